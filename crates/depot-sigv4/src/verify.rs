@@ -1,0 +1,404 @@
+//! The server side: read a request's SigV4 authorization, then verify it with the signer's secret.
+//!
+//! Verification is two steps so that this crate needs no credential store: [`Authorization::from_request`]
+//! tells which access key signed, the caller looks its secret up wherever it keeps secrets, and
+//! [`Verifier::verify`] checks the signature, the clock and the presigned validity.
+
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, Method, Uri};
+
+use crate::canonical::{canonical_request, host_of};
+use crate::key::signatures_match;
+use crate::sign::MAX_PRESIGN_EXPIRY;
+use crate::uri::{canonical_query, canonical_uri, query_pairs};
+use crate::{
+    ALGORITHM, AmzDate, PayloadMode, Scope, SigV4Error, SigningKey, SigningKeyCache, UriRules,
+    string_to_sign,
+};
+
+/// How far a request's clock may be from the server's: 15 minutes, as Amazon S3 allows.
+pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// Where the signature was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthLocation {
+    /// The `Authorization` header.
+    Header,
+    /// The query string of a presigned URL, valid for the given time from its date.
+    Query {
+        /// `X-Amz-Expires`.
+        expires: Duration,
+    },
+}
+
+/// A request's SigV4 authorization, parsed but not yet verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    /// The access key that claims to have signed.
+    pub access_key_id: String,
+    /// The credential scope.
+    pub scope: Scope,
+    /// The signed header names, lowercase, in the signer's order.
+    pub signed_headers: Vec<String>,
+    /// The hex signature.
+    pub signature: String,
+    /// `x-amz-date` or `X-Amz-Date`.
+    pub date: AmzDate,
+    /// Header or presigned query.
+    pub location: AuthLocation,
+    /// What the signature says of the body.
+    pub payload: PayloadMode,
+    /// `x-amz-security-token` or `X-Amz-Security-Token`, if sent.
+    pub session_token: Option<String>,
+}
+
+fn malformed(what: impl Into<String>) -> SigV4Error {
+    SigV4Error::MalformedAuthorization(what.into())
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, SigV4Error> {
+    headers
+        .get(name)
+        .map(|value| {
+            value
+                .to_str()
+                .map_err(|_| malformed(format!("{name} is not ASCII")))
+        })
+        .transpose()
+}
+
+impl Authorization {
+    /// Whether the request carries SigV4 authorization at all (an `AWS4-HMAC-SHA256`
+    /// Authorization header or an `X-Amz-Algorithm` query parameter). Requests that do not may
+    /// be anonymous or signed with another scheme.
+    pub fn is_present(uri: &Uri, headers: &HeaderMap) -> bool {
+        let header = headers
+            .get(http::header::AUTHORIZATION)
+            .is_some_and(|v| v.as_bytes().starts_with(b"AWS4-"));
+        header || query_pairs(uri.query().unwrap_or("")).any(|(name, _)| name == "X-Amz-Algorithm")
+    }
+
+    /// Parses the authorization of a request: the header form if an `Authorization` header is
+    /// present, the presigned form if the query has `X-Amz-Algorithm`.
+    pub fn from_request(uri: &Uri, headers: &HeaderMap) -> Result<Self, SigV4Error> {
+        if let Some(header) = header_str(headers, "authorization")? {
+            return Self::from_header(header, headers);
+        }
+        let query = uri.query().unwrap_or("");
+        if query_pairs(query).any(|(name, _)| name == "X-Amz-Algorithm") {
+            return Self::from_query(query, headers);
+        }
+        Err(SigV4Error::MissingAuthorization)
+    }
+
+    fn from_header(header: &str, headers: &HeaderMap) -> Result<Self, SigV4Error> {
+        let (algorithm, rest) = header
+            .trim()
+            .split_once(' ')
+            .ok_or_else(|| malformed("no algorithm in Authorization"))?;
+        if algorithm != ALGORITHM {
+            return Err(SigV4Error::UnsupportedAlgorithm(
+                algorithm.chars().take(40).collect(),
+            ));
+        }
+        let (mut credential, mut signed, mut signature) = (None, None, None);
+        for part in rest.split(',') {
+            let (name, value) = part
+                .trim()
+                .split_once('=')
+                .ok_or_else(|| malformed("Authorization component without `=`"))?;
+            let slot = match name {
+                "Credential" => &mut credential,
+                "SignedHeaders" => &mut signed,
+                "Signature" => &mut signature,
+                _ => {
+                    return Err(malformed(format!(
+                        "unknown Authorization component `{name}`"
+                    )));
+                }
+            };
+            if slot.replace(value).is_some() {
+                return Err(malformed(format!(
+                    "repeated Authorization component `{name}`"
+                )));
+            }
+        }
+        let credential = credential.ok_or_else(|| malformed("missing Credential"))?;
+        let signed = signed.ok_or_else(|| malformed("missing SignedHeaders"))?;
+        let signature = signature.ok_or_else(|| malformed("missing Signature"))?;
+        let date =
+            header_str(headers, "x-amz-date")?.ok_or_else(|| malformed("missing x-amz-date"))?;
+        let payload = match header_str(headers, "x-amz-content-sha256")? {
+            Some(value) => PayloadMode::parse(value)?,
+            None => {
+                return Err(SigV4Error::InvalidPayloadHash(
+                    "missing x-amz-content-sha256".into(),
+                ));
+            }
+        };
+        let session_token = header_str(headers, "x-amz-security-token")?.map(str::to_owned);
+        Self::assemble(
+            credential,
+            signed,
+            signature,
+            date,
+            AuthLocation::Header,
+            payload,
+            session_token,
+        )
+    }
+
+    fn from_query(query: &str, headers: &HeaderMap) -> Result<Self, SigV4Error> {
+        let (
+            mut algorithm,
+            mut credential,
+            mut date,
+            mut expires,
+            mut signed,
+            mut signature,
+            mut token,
+            mut content,
+        ) = (None, None, None, None, None, None, None, None);
+        for (name, value) in query_pairs(query) {
+            let slot = match name.as_ref() {
+                "X-Amz-Algorithm" => &mut algorithm,
+                "X-Amz-Credential" => &mut credential,
+                "X-Amz-Date" => &mut date,
+                "X-Amz-Expires" => &mut expires,
+                "X-Amz-SignedHeaders" => &mut signed,
+                "X-Amz-Signature" => &mut signature,
+                "X-Amz-Security-Token" => &mut token,
+                "X-Amz-Content-Sha256" => &mut content,
+                _ => continue,
+            };
+            if slot.replace(value.into_owned()).is_some() {
+                return Err(malformed(format!("repeated query parameter `{name}`")));
+            }
+        }
+        let algorithm = algorithm.ok_or_else(|| malformed("missing X-Amz-Algorithm"))?;
+        if algorithm != ALGORITHM {
+            return Err(SigV4Error::UnsupportedAlgorithm(
+                algorithm.chars().take(40).collect(),
+            ));
+        }
+        let expires = expires.ok_or_else(|| malformed("missing X-Amz-Expires"))?;
+        let expires = expires
+            .parse::<u64>()
+            .ok()
+            .map(Duration::from_secs)
+            .filter(|e| !e.is_zero() && *e <= MAX_PRESIGN_EXPIRY)
+            .ok_or(SigV4Error::InvalidExpires)?;
+        // A presigned URL does not know its body: UNSIGNED-PAYLOAD unless the signer said otherwise.
+        let payload = match content
+            .as_deref()
+            .or(header_str(headers, "x-amz-content-sha256")?)
+        {
+            Some(value) => PayloadMode::parse(value)?,
+            None => PayloadMode::Unsigned,
+        };
+        Self::assemble(
+            &credential.ok_or_else(|| malformed("missing X-Amz-Credential"))?,
+            &signed.ok_or_else(|| malformed("missing X-Amz-SignedHeaders"))?,
+            &signature.ok_or_else(|| malformed("missing X-Amz-Signature"))?,
+            &date.ok_or_else(|| malformed("missing X-Amz-Date"))?,
+            AuthLocation::Query { expires },
+            payload,
+            token,
+        )
+    }
+
+    fn assemble(
+        credential: &str,
+        signed: &str,
+        signature: &str,
+        date: &str,
+        location: AuthLocation,
+        payload: PayloadMode,
+        session_token: Option<String>,
+    ) -> Result<Self, SigV4Error> {
+        let (access_key_id, scope) = credential
+            .split_once('/')
+            .ok_or_else(|| malformed("Credential has no scope"))?;
+        if access_key_id.is_empty() {
+            return Err(malformed("empty access key id"));
+        }
+        let scope = Scope::parse(scope)?;
+        let date = AmzDate::parse(date)?;
+        if scope.date != date.date_stamp() {
+            return Err(SigV4Error::InvalidDate(format!(
+                "credential date {} does not match request date {date}",
+                scope.date
+            )));
+        }
+        let signed_headers: Vec<String> = signed.split(';').map(str::to_owned).collect();
+        if signed_headers
+            .iter()
+            .any(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase()))
+        {
+            return Err(malformed(
+                "SignedHeaders must be lowercase names separated by `;`",
+            ));
+        }
+        if !signed_headers.iter().any(|h| h == "host") {
+            return Err(SigV4Error::MissingSignedHeader("host".into()));
+        }
+        if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(malformed("Signature must be 64 hex digits"));
+        }
+        Ok(Self {
+            access_key_id: access_key_id.to_owned(),
+            scope,
+            signed_headers,
+            signature: signature.to_ascii_lowercase(),
+            date,
+            location,
+            payload,
+            session_token,
+        })
+    }
+}
+
+/// Checks signatures for one service: the rules it canonicalises paths by, the clock skew it
+/// allows, the region(s) it answers for; keeps a cache of signing keys.
+#[derive(Debug)]
+pub struct Verifier {
+    service: String,
+    region: Option<String>,
+    uri_rules: UriRules,
+    max_skew: Duration,
+    keys: SigningKeyCache,
+}
+
+/// A request whose signature checked out, with what is needed to check its body.
+#[derive(Debug, Clone)]
+pub struct VerifiedRequest {
+    /// The access key that signed.
+    pub access_key_id: String,
+    /// What the body must satisfy.
+    pub payload: PayloadMode,
+    /// The seed signature for aws-chunked bodies.
+    pub seed: SeedSignature,
+}
+
+/// The request's signature with its key and scope: the start of the chain of chunk signatures.
+#[derive(Debug, Clone)]
+pub struct SeedSignature {
+    /// The request's signature.
+    pub signature: String,
+    /// The key it was made with.
+    pub signing_key: SigningKey,
+    /// Its scope.
+    pub scope: Scope,
+    /// Its date.
+    pub date: AmzDate,
+}
+
+impl Verifier {
+    /// A verifier for `service` (`s3`) that accepts any region, with S3 URI rules and 15 minutes
+    /// of clock skew.
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+            region: None,
+            uri_rules: UriRules::S3,
+            max_skew: DEFAULT_MAX_SKEW,
+            keys: SigningKeyCache::default(),
+        }
+    }
+
+    /// Accepts only signatures scoped to `region`.
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Canonicalises paths by `rules`.
+    pub fn with_uri_rules(mut self, rules: UriRules) -> Self {
+        self.uri_rules = rules;
+        self
+    }
+
+    /// Allows `skew` between the request's clock and the server's.
+    pub fn with_max_skew(mut self, skew: Duration) -> Self {
+        self.max_skew = skew;
+        self
+    }
+
+    /// Verifies `auth` (parsed from this request) with the signer's `secret` at time `now`.
+    ///
+    /// Order matters for the error a client sees: the scope first, then the clock, then the
+    /// signature — as S3 does, a skewed clock is reported as such even if the signature is right.
+    pub fn verify(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        auth: &Authorization,
+        secret: &str,
+        now: SystemTime,
+    ) -> Result<VerifiedRequest, SigV4Error> {
+        if auth.scope.service != self.service
+            || self
+                .region
+                .as_ref()
+                .is_some_and(|r| *r != auth.scope.region)
+        {
+            return Err(SigV4Error::ScopeMismatch(auth.scope.to_string()));
+        }
+        self.check_time(auth, now)?;
+        let query = match auth.location {
+            AuthLocation::Header => {
+                canonical_query(query_pairs(uri.query().unwrap_or("")), |_| false)
+            }
+            AuthLocation::Query { .. } => {
+                canonical_query(query_pairs(uri.query().unwrap_or("")), |name| {
+                    name == "X-Amz-Signature"
+                })
+            }
+        };
+        let payload_hash = auth.payload.header_value();
+        let host = host_of(headers, uri);
+        let creq = canonical_request(
+            method.as_str(),
+            &canonical_uri(uri.path(), self.uri_rules),
+            &query,
+            headers,
+            host.as_deref(),
+            &auth.signed_headers,
+            &payload_hash,
+        )?;
+        let sts = string_to_sign(auth.date, &auth.scope, &creq);
+        let signing_key = self.keys.get(&auth.access_key_id, secret, &auth.scope);
+        let computed = signing_key.sign(&sts);
+        if !signatures_match(&computed, &auth.signature) {
+            return Err(SigV4Error::SignatureMismatch);
+        }
+        Ok(VerifiedRequest {
+            access_key_id: auth.access_key_id.clone(),
+            payload: auth.payload,
+            seed: SeedSignature {
+                signature: computed,
+                signing_key,
+                scope: auth.scope.clone(),
+                date: auth.date,
+            },
+        })
+    }
+
+    fn check_time(&self, auth: &Authorization, now: SystemTime) -> Result<(), SigV4Error> {
+        let now = AmzDate::from_system_time(now).unix_seconds();
+        let signed = auth.date.unix_seconds();
+        let skew = self.max_skew.as_secs();
+        match auth.location {
+            AuthLocation::Header if signed.abs_diff(now) > skew => {
+                Err(SigV4Error::RequestTimeTooSkewed)
+            }
+            AuthLocation::Query { .. } if signed > now + skew => Err(SigV4Error::NotYetValid),
+            AuthLocation::Query { expires } if now > signed + expires.as_secs() => {
+                Err(SigV4Error::Expired)
+            }
+            _ => Ok(()),
+        }
+    }
+}
