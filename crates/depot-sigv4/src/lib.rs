@@ -20,6 +20,29 @@
 //!   differently; mapping to S3 error codes happens at the protocol edge.
 //! * **Small dependency surface.** `http`, `http-body`, `bytes`, RustCrypto hashes and checksum
 //!   crates: no server, no runtime, no database. Dates are formatted by [`AmzDate`] itself.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use depot_sigv4::{Authorization, Credentials, PayloadMode, SignableBody, SigningParams, Verifier, sign_request};
+//!
+//! // A client signs…
+//! let credentials = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+//! let mut request = http::Request::put("http://127.0.0.1:9000/bucket/key").body(()).unwrap();
+//! let now = SystemTime::now();
+//! sign_request(&mut request, SignableBody::Bytes(b"hello"), &SigningParams::s3(&credentials, "us-east-1", now))?;
+//!
+//! // …and a server verifies, having looked up the secret of the key that signed.
+//! let auth = Authorization::from_request(request.uri(), request.headers())?;
+//! assert_eq!(auth.access_key_id, "AKIDEXAMPLE");
+//! let verified = Verifier::new("s3").verify(
+//!     request.method(), request.uri(), request.headers(), &auth,
+//!     "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", now,
+//! )?;
+//! assert!(matches!(verified.payload, PayloadMode::Sha256(_)));
+//! # Ok::<(), depot_sigv4::SigV4Error>(())
+//! ```
 #![warn(missing_docs)]
 
 mod body;

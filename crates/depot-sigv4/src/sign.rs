@@ -252,12 +252,10 @@ pub fn presign_request<B>(
         expires_in,
     )?;
     let mut text = uri.to_string();
-    if uri.query().is_some() {
-        if !text.ends_with(['?', '&']) {
-            text.push('&');
-        }
-    } else {
-        text.push('?');
+    match uri.query() {
+        None => text.push('?'),
+        Some("") => {}
+        Some(_) => text.push('&'),
     }
     text.push_str(&query);
     let signed_uri = text
@@ -297,13 +295,12 @@ pub fn presign_query(
         ("X-Amz-SignedHeaders", signed_headers.join(";")),
     ];
     let token = params.credentials.session_token();
-    if let Some(token) = token.filter(|_| params.sign_session_token) {
-        added.push(("X-Amz-Security-Token", token.to_owned()));
-    }
+    let signed_token = token.filter(|_| params.sign_session_token);
     let pairs = query_pairs(raw_query).chain(
         added
             .iter()
-            .map(|(name, value)| ((*name).into(), value.as_str().into())),
+            .map(|(name, value)| ((*name).into(), value.as_str().into()))
+            .chain(signed_token.map(|t| ("X-Amz-Security-Token".into(), t.into()))),
     );
     let query = canonical_query(pairs, |_| false);
     let creq = canonical_request(
@@ -317,7 +314,8 @@ pub fn presign_query(
     )?;
     let signature = finish(params, date, creq);
     added.push(("X-Amz-Signature", signature.signature.clone()));
-    if let Some(token) = token.filter(|_| !params.sign_session_token) {
+    // The token follows the signature, where the AWS SDKs put it, whether signed or not.
+    if let Some(token) = token {
         added.push(("X-Amz-Security-Token", token.to_owned()));
     }
     let appended = added
