@@ -386,6 +386,21 @@ impl Verifier {
         })
     }
 
+    /// Both steps at once: parses the authorization, asks `secret_of` for the secret of the key
+    /// that signed (`None` for an unknown key), and verifies.
+    pub fn verify_request<S: AsRef<str>>(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        now: SystemTime,
+        secret_of: impl FnOnce(&str) -> Option<S>,
+    ) -> Result<VerifiedRequest, SigV4Error> {
+        let auth = Authorization::from_request(uri, headers)?;
+        let secret = secret_of(&auth.access_key_id).ok_or(SigV4Error::UnknownAccessKey)?;
+        self.verify(method, uri, headers, &auth, secret.as_ref(), now)
+    }
+
     fn check_time(&self, auth: &Authorization, now: SystemTime) -> Result<(), SigV4Error> {
         let now = AmzDate::from_system_time(now).unix_seconds();
         let signed = auth.date.unix_seconds();

@@ -337,6 +337,32 @@ fn verification_failures_are_distinct() {
         Err(SigV4Error::ScopeMismatch(_))
     ));
 
+    let lookup = |key: &str| (key == ACCESS_KEY).then_some(SECRET);
+    assert!(
+        verifier
+            .verify_request(
+                request.method(),
+                request.uri(),
+                request.headers(),
+                now,
+                lookup
+            )
+            .is_ok()
+    );
+    assert_eq!(
+        verifier
+            .verify_request(
+                request.method(),
+                request.uri(),
+                request.headers(),
+                now,
+                |_| None::<&str>
+            )
+            .map(|_| ())
+            .unwrap_err(),
+        SigV4Error::UnknownAccessKey
+    );
+
     let unsigned = Request::builder().uri("/b/k").body(()).unwrap();
     assert_eq!(
         Authorization::from_request(unsigned.uri(), unsigned.headers()),
