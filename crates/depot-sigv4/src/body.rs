@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderValue};
 use http_body::{Body, Frame, SizeHint};
 use sha2::{Digest, Sha256};
 
@@ -57,26 +57,6 @@ impl PayloadCheck {
         verified: Option<&VerifiedRequest>,
         headers: &HeaderMap,
     ) -> Result<Self, SigV4Error> {
-        let decoder = if mode.is_chunked() {
-            let decoder = ChunkedDecoder::new(mode, verified.map(|v| &v.seed))?;
-            Some(match headers.get("x-amz-decoded-content-length") {
-                Some(value) => {
-                    let len = value
-                        .to_str()
-                        .ok()
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .ok_or_else(|| {
-                            SigV4Error::MalformedChunk(
-                                "invalid x-amz-decoded-content-length".into(),
-                            )
-                        })?;
-                    decoder.with_decoded_length(len)
-                }
-                None => decoder,
-            })
-        } else {
-            None
-        };
         let mut checksum = None;
         for algorithm in ChecksumAlgorithm::ALL {
             if let Some(value) = headers.get(algorithm.header_name()) {
@@ -88,19 +68,18 @@ impl PayloadCheck {
                         "more than one checksum header".into(),
                     ));
                 }
-                checksum = Some((
-                    Checksummer::new(algorithm),
-                    ExpectedChecksum::Value(algorithm.decode(value)?),
-                ));
+                let expected = ExpectedChecksum::Value(algorithm.decode(value)?);
+                checksum = Some((Checksummer::new(algorithm), expected));
             }
         }
-        if let Some(trailer) = headers.get("x-amz-trailer") {
+        let mut trailer = None;
+        if let Some(announced) = headers.get("x-amz-trailer") {
             if !mode.has_trailer() {
                 return Err(SigV4Error::InvalidChecksum(
                     "x-amz-trailer needs a trailer payload mode".into(),
                 ));
             }
-            let name = trailer.to_str().unwrap_or_default().trim();
+            let name = announced.to_str().unwrap_or_default().trim();
             let algorithm = ChecksumAlgorithm::from_header_name(name).ok_or_else(|| {
                 SigV4Error::InvalidChecksum(format!("unsupported trailer `{name}`"))
             })?;
@@ -110,7 +89,27 @@ impl PayloadCheck {
                 ));
             }
             checksum = Some((Checksummer::new(algorithm), ExpectedChecksum::Trailer));
+            trailer = Some(algorithm);
         }
+        let decoder = if mode.is_chunked() {
+            let mut decoder = ChunkedDecoder::new(mode, verified.map(|v| &v.seed))?;
+            if let Some(algorithm) = trailer {
+                decoder = decoder.expect_trailer(algorithm.header_name());
+            }
+            if let Some(value) = headers.get("x-amz-decoded-content-length") {
+                let len = value
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        SigV4Error::MalformedChunk("invalid x-amz-decoded-content-length".into())
+                    })?;
+                decoder = decoder.with_decoded_length(len);
+            }
+            Some(decoder)
+        } else {
+            None
+        };
         Ok(Self {
             mode,
             decoder,
@@ -126,7 +125,8 @@ impl PayloadCheck {
 /// The body never buffers more than the inner body's frame; see [`ChunkedDecoder`] for why a
 /// failure may come after some bytes were yielded. When a checksum was checked, the body ends
 /// with a trailers frame holding `x-amz-checksum-<algorithm>` with the verified value, so the
-/// consumer can store it; trailers a client sent are passed on in the same frame.
+/// consumer can store it. Nothing else a client sent as a trailer is passed on: the decoder
+/// accepts only the trailer announced in `x-amz-trailer`, and that one is checked.
 #[derive(Debug)]
 pub struct VerifiedBody<B> {
     inner: B,
@@ -171,26 +171,21 @@ impl<B> VerifiedBody<B> {
                 return Err(SigV4Error::PayloadHashMismatch);
             }
         }
-        let mut trailers = HeaderMap::new();
+        let mut client_trailers: &[(String, String)] = &[];
         if let Some(decoder) = &self.check.decoder {
             decoder.finish()?;
-            for (name, value) in decoder.trailers() {
-                if let (Ok(name), Ok(value)) = (
-                    HeaderName::try_from(name.as_str()),
-                    HeaderValue::try_from(value.as_str()),
-                ) {
-                    trailers.append(name, value);
-                }
-            }
+            client_trailers = decoder.trailers();
         }
+        let mut trailers = HeaderMap::new();
         if let Some((checksummer, expected)) = &self.check.checksum {
             let algorithm = checksummer.algorithm();
             let expected = match expected {
                 ExpectedChecksum::Value(bytes) => bytes.clone(),
                 ExpectedChecksum::Trailer => {
-                    let value = trailers
-                        .get(algorithm.header_name())
-                        .and_then(|v| v.to_str().ok())
+                    let value = client_trailers
+                        .iter()
+                        .find(|(name, _)| name == algorithm.header_name())
+                        .map(|(_, value)| value.as_str())
                         .ok_or_else(|| {
                             SigV4Error::InvalidChecksum(format!(
                                 "the trailer {} is missing",

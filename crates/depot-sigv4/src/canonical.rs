@@ -86,6 +86,13 @@ pub(crate) fn canonical_request(
                 text.push(',');
             }
             first = false;
+            // Lossy decoding would map different bytes to the same text, letting a signed value
+            // be swapped for another; refuse what is not UTF-8.
+            if std::str::from_utf8(value.as_bytes()).is_err() {
+                return Err(SigV4Error::MalformedAuthorization(format!(
+                    "signed header `{name}` is not UTF-8"
+                )));
+            }
             text.push_str(&normalize_header_value(value.as_bytes()));
         }
         text.push('\n');

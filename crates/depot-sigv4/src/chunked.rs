@@ -26,6 +26,9 @@ use crate::{AmzDate, PayloadMode, Scope, SeedSignature, SigV4Error, SigningKey};
 pub const MAX_LINE: usize = 4096;
 /// The most trailer bytes accepted after the last chunk.
 pub const MAX_TRAILER: usize = 16 * 1024;
+/// The smallest signed chunk but the last, as S3 requires: each chunk costs an HMAC and a
+/// SHA-256 finalisation, so tiny chunks would make a body expensive to check.
+pub const MIN_SIGNED_CHUNK: u64 = 8 * 1024;
 
 const TRAILER_SIGNATURE: &str = "x-amz-trailer-signature";
 
@@ -96,7 +99,9 @@ pub struct ChunkedDecoder {
     expected_len: Option<u64>,
     trailer_bytes: usize,
     trailers: Vec<(String, String)>,
+    expected_trailers: Vec<String>,
     trailer_signature: Option<String>,
+    previous_chunk_size: Option<u64>,
 }
 
 impl ChunkedDecoder {
@@ -133,13 +138,23 @@ impl ChunkedDecoder {
             expected_len: None,
             trailer_bytes: 0,
             trailers: Vec::new(),
+            expected_trailers: Vec::new(),
             trailer_signature: None,
+            previous_chunk_size: None,
         })
     }
 
     /// Requires the decoded body to be exactly `len` bytes (`x-amz-decoded-content-length`).
     pub fn with_decoded_length(mut self, len: u64) -> Self {
         self.expected_len = Some(len);
+        self
+    }
+
+    /// Accepts a trailer of this name (as announced by `x-amz-trailer`); any other trailer is
+    /// refused, so that nothing unannounced reaches the consumer.
+    pub fn expect_trailer(mut self, name: &str) -> Self {
+        self.expected_trailers
+            .push(name.trim().to_ascii_lowercase());
         self
     }
 
@@ -286,6 +301,17 @@ impl ChunkedDecoder {
                 "the body is longer than x-amz-decoded-content-length",
             ));
         }
+        if self.chain.is_some() && size > 0 {
+            if self
+                .previous_chunk_size
+                .is_some_and(|previous| previous < MIN_SIGNED_CHUNK)
+            {
+                return Err(malformed(
+                    "a signed chunk other than the last is smaller than 8 KiB",
+                ));
+            }
+            self.previous_chunk_size = Some(size);
+        }
         self.chunk_size = size;
         self.state = State::Data(size);
         if size == 0 {
@@ -333,6 +359,12 @@ impl ChunkedDecoder {
             }
         } else if self.trailer_signature.is_some() {
             return Err(malformed("trailer after x-amz-trailer-signature"));
+        } else if !self.expected_trailers.contains(&name) {
+            return Err(malformed(format!(
+                "trailer `{name}` was not announced in x-amz-trailer"
+            )));
+        } else if self.trailers.iter().any(|(seen, _)| *seen == name) {
+            return Err(malformed(format!("trailer `{name}` is repeated")));
         } else {
             self.trailers.push((name, value));
         }

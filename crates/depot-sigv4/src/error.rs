@@ -27,6 +27,13 @@ pub enum SigV4Error {
     /// A signed header named in `SignedHeaders` is absent from the request, or `host` is unsigned.
     #[error("signed header `{0}` is missing or required header is unsigned")]
     MissingSignedHeader(String),
+    /// An `x-amz-*` header is present but not signed: it could have been added by anyone who
+    /// saw the request.
+    #[error("the header `{0}` is present but not signed")]
+    UnsignedHeader(String),
+    /// The `Host` header and the request's authority name different hosts.
+    #[error("the Host header does not match the request authority")]
+    HostMismatch,
     /// The signature does not match the one computed from the request.
     #[error("the request signature does not match")]
     SignatureMismatch,

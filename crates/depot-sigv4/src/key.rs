@@ -66,7 +66,15 @@ impl Scope {
         if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
             return Err(malformed());
         }
-        if region.is_empty() || service.is_empty() {
+        // Region and service become part of a cache key and of every log line about the
+        // request: keep them short and plain.
+        let plain = |part: &str| {
+            (1..=64).contains(&part.len())
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        };
+        if !plain(region) || !plain(service) {
             return Err(malformed());
         }
         if terminator != SCOPE_TERMINATOR {
@@ -172,34 +180,44 @@ impl SigningKeyCache {
         }
     }
 
-    /// The signing key of `secret` for `scope`, derived at most once per (key id, scope, secret).
-    pub fn get(&self, access_key_id: &str, secret: &str, scope: &Scope) -> SigningKey {
-        let secret_digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    /// The cached signing key of `secret` for `scope`, if any.
+    pub fn lookup(&self, access_key_id: &str, secret: &str, scope: &Scope) -> Option<SigningKey> {
         let cache_key = CacheKey {
             access_key_id: access_key_id.to_owned(),
             scope: scope.clone(),
         };
+        let digest = secret_digest(secret);
         // A poisoned lock only means another thread panicked mid-insert; the map is still a
         // valid cache, so keep using it.
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&cache_key)
+            .filter(|hit| bool::from(hit.secret_digest.ct_eq(&digest)))
+            .map(|hit| hit.key.clone())
+    }
+
+    /// Remembers a key. Call it only once the key has produced a matching signature, so that
+    /// forged requests cannot fill the cache.
+    pub fn store(&self, access_key_id: &str, secret: &str, scope: &Scope, key: &SigningKey) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(hit) = entries.get(&cache_key) {
-            if bool::from(hit.secret_digest.ct_eq(&secret_digest)) {
-                return hit.key.clone();
-            }
-        }
-        let key = SigningKey::derive(secret, scope);
         if entries.len() >= self.capacity {
             entries.clear();
         }
         entries.insert(
-            cache_key,
+            CacheKey {
+                access_key_id: access_key_id.to_owned(),
+                scope: scope.clone(),
+            },
             CachedKey {
-                secret_digest,
+                secret_digest: secret_digest(secret),
                 key: key.clone(),
             },
         );
-        key
     }
+}
+
+fn secret_digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 #[cfg(test)]
@@ -253,14 +271,15 @@ mod tests {
     fn cache_rederives_when_the_secret_changes() {
         let cache = SigningKeyCache::with_capacity(2);
         let scope = example_scope();
-        let first = cache.get("AK", "secret-1", &scope);
-        assert_eq!(cache.get("AK", "secret-1", &scope), first);
-        let second = cache.get("AK", "secret-2", &scope);
-        assert_ne!(first, second);
-        assert_eq!(second, SigningKey::derive("secret-2", &scope));
+        let first = SigningKey::derive("secret-1", &scope);
+        assert_eq!(cache.lookup("AK", "secret-1", &scope), None);
+        cache.store("AK", "secret-1", &scope, &first);
+        assert_eq!(cache.lookup("AK", "secret-1", &scope), Some(first));
+        assert_eq!(cache.lookup("AK", "secret-2", &scope), None);
         // Past capacity the cache empties itself rather than grow.
-        cache.get("B", "s", &scope);
-        cache.get("C", "s", &scope);
+        let key = SigningKey::derive("s", &scope);
+        cache.store("B", "s", &scope, &key);
+        cache.store("C", "s", &scope, &key);
         assert!(cache.entries.lock().unwrap().len() <= 2);
     }
 

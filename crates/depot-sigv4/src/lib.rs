@@ -60,7 +60,8 @@ mod verify;
 pub use body::{BoxError, PayloadCheck, VerifiedBody};
 pub use checksum::{ChecksumAlgorithm, Checksummer};
 pub use chunked::{
-    ChunkSigner, ChunkedDecoder, MAX_LINE, MAX_TRAILER, encode_unsigned_with_trailers,
+    ChunkSigner, ChunkedDecoder, MAX_LINE, MAX_TRAILER, MIN_SIGNED_CHUNK,
+    encode_unsigned_with_trailers,
 };
 pub use error::SigV4Error;
 pub use key::{ALGORITHM, Scope, SigningKey, SigningKeyCache, string_to_sign};
@@ -74,7 +75,8 @@ pub use sign::{
 };
 pub use time::AmzDate;
 pub use uri::{
-    UriRules, canonical_query, canonical_uri, form_decode, query_pairs, uri_encode, uri_encode_path,
+    UriRules, canonical_query, canonical_uri, form_decode, query_pairs, query_pairs_raw,
+    uri_encode, uri_encode_path,
 };
 pub use verify::{
     AuthLocation, Authorization, DEFAULT_MAX_SKEW, SeedSignature, VerifiedRequest, Verifier,

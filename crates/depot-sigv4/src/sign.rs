@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::canonical::{canonical_request, host_of};
-use crate::uri::{canonical_query, canonical_uri, query_pairs, uri_encode};
+use crate::uri::{canonical_query, canonical_uri, query_pairs_raw, uri_encode};
 use crate::{
     ALGORITHM, AmzDate, Scope, SigV4Error, SignableBody, SigningKey, UriRules, string_to_sign,
 };
@@ -18,6 +18,7 @@ const UNSIGNED_HEADERS: &[&str] = &[
     "authorization",
     "user-agent",
     "x-amzn-trace-id",
+    "expect",
     "transfer-encoding",
 ];
 
@@ -92,7 +93,8 @@ pub struct SigningParams<'a> {
     pub uri_rules: UriRules,
     /// Whether header signing adds `x-amz-content-sha256` (S3 requires it).
     pub content_sha256_header: bool,
-    /// Whether the session token is part of the signature; some services want it added after.
+    /// Whether the session token is part of the signature. Some services want it added after
+    /// signing; S3 does not, and Depot's verifier rejects such requests.
     pub sign_session_token: bool,
 }
 
@@ -199,7 +201,7 @@ pub fn sign_headers(
         signed_view.insert(name.clone(), value.clone());
     }
     let signed_headers = signed_header_names(&signed_view, host.is_some(), UNSIGNED_HEADERS);
-    let query = canonical_query(query_pairs(raw_query), |_| false);
+    let query = canonical_query(query_pairs_raw(raw_query), |_| false);
     let creq = canonical_request(
         method,
         &canonical_uri(raw_path, params.uri_rules),
@@ -296,11 +298,16 @@ pub fn presign_query(
     ];
     let token = params.credentials.session_token();
     let signed_token = token.filter(|_| params.sign_session_token);
-    let pairs = query_pairs(raw_query).chain(
+    let pairs = query_pairs_raw(raw_query).chain(
         added
             .iter()
-            .map(|(name, value)| ((*name).into(), value.as_str().into()))
-            .chain(signed_token.map(|t| ("X-Amz-Security-Token".into(), t.into()))),
+            .map(|(name, value)| (name.as_bytes().into(), value.as_bytes().into()))
+            .chain(signed_token.map(|t| {
+                (
+                    b"X-Amz-Security-Token".as_slice().into(),
+                    t.as_bytes().into(),
+                )
+            })),
     );
     let query = canonical_query(pairs, |_| false);
     let creq = canonical_request(

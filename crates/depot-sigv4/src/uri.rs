@@ -3,7 +3,10 @@
 
 use std::borrow::Cow;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{
+    AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_decode_str, percent_encode,
+    utf8_percent_encode,
+};
 
 /// Everything but the unreserved characters `A-Z a-z 0-9 - . _ ~` is percent-encoded, as
 /// "UriEncode" in the SigV4 documentation says.
@@ -129,17 +132,45 @@ pub fn query_pairs(raw_query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'
         })
 }
 
-/// The canonical query string: every pair decoded, re-encoded with [`uri_encode`], sorted by
-/// name then value, joined with `&`. Pairs for which `skip` answers true are left out (a
-/// presigned URL's own `X-Amz-Signature`).
-pub fn canonical_query<'a>(
-    pairs: impl IntoIterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
-    skip: impl Fn(&str) -> bool,
-) -> String {
+/// The decoded `(name, value)` pairs of a raw query string as bytes, exactly: invalid UTF-8
+/// is kept as it is, so that two different queries never share a canonical form.
+pub fn query_pairs_raw(raw_query: &str) -> impl Iterator<Item = (Cow<'_, [u8]>, Cow<'_, [u8]>)> {
+    fn decode(component: &str) -> Cow<'_, [u8]> {
+        if !component.contains(['+', '%']) {
+            return Cow::Borrowed(component.as_bytes());
+        }
+        let spaced = component.replace('+', " ");
+        Cow::Owned(percent_decode(spaced.as_bytes()).collect())
+    }
+    raw_query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+}
+
+/// The canonical query string: every decoded pair re-encoded with [`uri_encode`], sorted by
+/// name then value, joined with `&`. Pairs whose decoded name `skip` answers true for are left
+/// out (a presigned URL's own `X-Amz-Signature`).
+pub fn canonical_query<N, V>(
+    pairs: impl IntoIterator<Item = (N, V)>,
+    skip: impl Fn(&[u8]) -> bool,
+) -> String
+where
+    N: AsRef<[u8]>,
+    V: AsRef<[u8]>,
+{
     let mut encoded: Vec<(String, String)> = pairs
         .into_iter()
-        .filter(|(name, _)| !skip(name))
-        .map(|(name, value)| (uri_encode(&name), uri_encode(&value)))
+        .filter(|(name, _)| !skip(name.as_ref()))
+        .map(|(name, value)| {
+            (
+                percent_encode(name.as_ref(), UNRESERVED).to_string(),
+                percent_encode(value.as_ref(), UNRESERVED).to_string(),
+            )
+        })
         .collect();
     encoded.sort_unstable();
     let mut out = String::new();
@@ -195,9 +226,14 @@ mod tests {
     #[test]
     fn query_is_decoded_sorted_and_reencoded() {
         let query = "b=2&a=1&a=0&c&d=&e=%2F+x&&Param-3=Value3";
-        let canonical = canonical_query(query_pairs(query), |_| false);
+        let canonical = canonical_query(query_pairs_raw(query), |_| false);
         assert_eq!(canonical, "Param-3=Value3&a=0&a=1&b=2&c=&d=&e=%2F%20x");
-        let without_b = canonical_query(query_pairs(query), |name| name == "b");
+        let without_b = canonical_query(query_pairs_raw(query), |name| name == b"b");
         assert!(!without_b.contains("b=2"));
+        // Invalid UTF-8 stays distinct.
+        assert_ne!(
+            canonical_query(query_pairs_raw("p=%FF"), |_| false),
+            canonical_query(query_pairs_raw("p=%FE"), |_| false)
+        );
     }
 }

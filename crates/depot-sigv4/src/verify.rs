@@ -11,7 +11,7 @@ use http::{HeaderMap, Method, Uri};
 use crate::canonical::{canonical_request, host_of};
 use crate::key::signatures_match;
 use crate::sign::MAX_PRESIGN_EXPIRY;
-use crate::uri::{canonical_query, canonical_uri, query_pairs};
+use crate::uri::{canonical_query, canonical_uri, query_pairs, query_pairs_raw};
 use crate::{
     ALGORITHM, AmzDate, PayloadMode, Scope, SigV4Error, SigningKey, SigningKeyCache, UriRules,
     string_to_sign,
@@ -49,6 +49,9 @@ pub struct Authorization {
     pub location: AuthLocation,
     /// What the signature says of the body.
     pub payload: PayloadMode,
+    /// The payload hash exactly as the client sent it (a digest may be in upper case): the last
+    /// line of the canonical request.
+    pub payload_hash: String,
     /// `x-amz-security-token` or `X-Amz-Security-Token`, if sent.
     pub session_token: Option<String>,
 }
@@ -129,14 +132,8 @@ impl Authorization {
         let signature = signature.ok_or_else(|| malformed("missing Signature"))?;
         let date =
             header_str(headers, "x-amz-date")?.ok_or_else(|| malformed("missing x-amz-date"))?;
-        let payload = match header_str(headers, "x-amz-content-sha256")? {
-            Some(value) => PayloadMode::parse(value)?,
-            None => {
-                return Err(SigV4Error::InvalidPayloadHash(
-                    "missing x-amz-content-sha256".into(),
-                ));
-            }
-        };
+        let payload_hash = header_str(headers, "x-amz-content-sha256")?
+            .ok_or_else(|| SigV4Error::InvalidPayloadHash("missing x-amz-content-sha256".into()))?;
         let session_token = header_str(headers, "x-amz-security-token")?.map(str::to_owned);
         Self::assemble(
             credential,
@@ -144,7 +141,7 @@ impl Authorization {
             signature,
             date,
             AuthLocation::Header,
-            payload,
+            payload_hash,
             session_token,
         )
     }
@@ -190,12 +187,9 @@ impl Authorization {
             .filter(|e| !e.is_zero() && *e <= MAX_PRESIGN_EXPIRY)
             .ok_or(SigV4Error::InvalidExpires)?;
         // A presigned URL does not know its body: UNSIGNED-PAYLOAD unless the signer said otherwise.
-        let payload = match content
-            .as_deref()
-            .or(header_str(headers, "x-amz-content-sha256")?)
-        {
-            Some(value) => PayloadMode::parse(value)?,
-            None => PayloadMode::Unsigned,
+        let payload_hash = match content.as_deref() {
+            Some(value) => value,
+            None => header_str(headers, "x-amz-content-sha256")?.unwrap_or(crate::UNSIGNED_PAYLOAD),
         };
         Self::assemble(
             &credential.ok_or_else(|| malformed("missing X-Amz-Credential"))?,
@@ -203,7 +197,7 @@ impl Authorization {
             &signature.ok_or_else(|| malformed("missing X-Amz-Signature"))?,
             &date.ok_or_else(|| malformed("missing X-Amz-Date"))?,
             AuthLocation::Query { expires },
-            payload,
+            payload_hash,
             token,
         )
     }
@@ -214,9 +208,10 @@ impl Authorization {
         signature: &str,
         date: &str,
         location: AuthLocation,
-        payload: PayloadMode,
+        payload_hash: &str,
         session_token: Option<String>,
     ) -> Result<Self, SigV4Error> {
+        let payload = PayloadMode::parse(payload_hash)?;
         let (access_key_id, scope) = credential
             .split_once('/')
             .ok_or_else(|| malformed("Credential has no scope"))?;
@@ -254,6 +249,7 @@ impl Authorization {
             date,
             location,
             payload,
+            payload_hash: payload_hash.to_owned(),
             session_token,
         })
     }
@@ -277,6 +273,10 @@ pub struct VerifiedRequest {
     pub access_key_id: String,
     /// What the body must satisfy.
     pub payload: PayloadMode,
+    /// The host that was signed, from `Host` or the request's authority.
+    pub host: Option<String>,
+    /// The signed header names, lowercase.
+    pub signed_headers: Vec<String>,
     /// The seed signature for aws-chunked bodies.
     pub seed: SeedSignature,
 }
@@ -347,18 +347,12 @@ impl Verifier {
             return Err(SigV4Error::ScopeMismatch(auth.scope.to_string()));
         }
         self.check_time(auth, now)?;
-        let query = match auth.location {
-            AuthLocation::Header => {
-                canonical_query(query_pairs(uri.query().unwrap_or("")), |_| false)
-            }
-            AuthLocation::Query { .. } => {
-                canonical_query(query_pairs(uri.query().unwrap_or("")), |name| {
-                    name == "X-Amz-Signature"
-                })
-            }
-        };
-        let payload_hash = auth.payload.header_value();
-        let host = host_of(headers, uri);
+        check_every_amz_header_is_signed(headers, auth)?;
+        let host = verified_host(headers, uri)?;
+        let skip_signature = matches!(auth.location, AuthLocation::Query { .. });
+        let query = canonical_query(query_pairs_raw(uri.query().unwrap_or("")), |name| {
+            skip_signature && name == b"X-Amz-Signature"
+        });
         let creq = canonical_request(
             method.as_str(),
             &canonical_uri(uri.path(), self.uri_rules),
@@ -366,17 +360,26 @@ impl Verifier {
             headers,
             host.as_deref(),
             &auth.signed_headers,
-            &payload_hash,
+            &auth.payload_hash,
         )?;
         let sts = string_to_sign(auth.date, &auth.scope, &creq);
-        let signing_key = self.keys.get(&auth.access_key_id, secret, &auth.scope);
+        let cached = self.keys.lookup(&auth.access_key_id, secret, &auth.scope);
+        let signing_key = cached
+            .clone()
+            .unwrap_or_else(|| SigningKey::derive(secret, &auth.scope));
         let computed = signing_key.sign(&sts);
         if !signatures_match(&computed, &auth.signature) {
             return Err(SigV4Error::SignatureMismatch);
         }
+        if cached.is_none() {
+            self.keys
+                .store(&auth.access_key_id, secret, &auth.scope, &signing_key);
+        }
         Ok(VerifiedRequest {
             access_key_id: auth.access_key_id.clone(),
             payload: auth.payload,
+            host,
+            signed_headers: auth.signed_headers.clone(),
             seed: SeedSignature {
                 signature: computed,
                 signing_key,
@@ -409,11 +412,61 @@ impl Verifier {
             AuthLocation::Header if signed.abs_diff(now) > skew => {
                 Err(SigV4Error::RequestTimeTooSkewed)
             }
-            AuthLocation::Query { .. } if signed > now + skew => Err(SigV4Error::NotYetValid),
-            AuthLocation::Query { expires } if now > signed + expires.as_secs() => {
+            AuthLocation::Query { .. } if signed > now.saturating_add(skew) => {
+                Err(SigV4Error::NotYetValid)
+            }
+            AuthLocation::Query { expires } if now > signed.saturating_add(expires.as_secs()) => {
                 Err(SigV4Error::Expired)
             }
             _ => Ok(()),
         }
     }
+}
+
+/// Headers a presigned URL's user may add without signing them: the AWS SDKs leave them out of
+/// presigned signatures.
+const UNSIGNED_AMZ_HEADERS_PRESIGNED: &[&str] = &["x-amz-user-agent", "x-amz-checksum-mode"];
+
+/// Every `x-amz-*` header changes what a request means (ACLs, copy sources, metadata,
+/// encryption), so each must be signed, as S3 requires. `x-amz-content-sha256` is covered by the
+/// canonical request's last line.
+fn check_every_amz_header_is_signed(
+    headers: &HeaderMap,
+    auth: &Authorization,
+) -> Result<(), SigV4Error> {
+    for name in headers.keys() {
+        let name = name.as_str();
+        if !name.starts_with("x-amz-") || name == "x-amz-content-sha256" {
+            continue;
+        }
+        if matches!(auth.location, AuthLocation::Query { .. })
+            && UNSIGNED_AMZ_HEADERS_PRESIGNED.contains(&name)
+        {
+            continue;
+        }
+        if !auth.signed_headers.iter().any(|signed| signed == name) {
+            return Err(SigV4Error::UnsignedHeader(name.to_owned()));
+        }
+    }
+    Ok(())
+}
+
+/// The host the signature covers. A request may name its host twice — the `Host` header and an
+/// absolute URI or HTTP/2 `:authority` — and a router may read either, so both must agree.
+fn verified_host(headers: &HeaderMap, uri: &Uri) -> Result<Option<String>, SigV4Error> {
+    let host = host_of(headers, uri);
+    if let (Some(header), Some(authority)) = (headers.get(http::header::HOST), uri.authority()) {
+        let header = header.to_str().map_err(|_| SigV4Error::HostMismatch)?;
+        let strip_default = |text: &str| -> String {
+            let lower = text.to_ascii_lowercase();
+            match (uri.scheme_str(), lower.rsplit_once(':')) {
+                (Some("http"), Some((h, "80"))) | (Some("https"), Some((h, "443"))) => h.to_owned(),
+                _ => lower,
+            }
+        };
+        if strip_default(header) != strip_default(authority.as_str()) {
+            return Err(SigV4Error::HostMismatch);
+        }
+    }
+    Ok(host)
 }

@@ -160,6 +160,31 @@ fn every_corruption_of_the_example_is_refused() {
 }
 
 #[test]
+fn small_signed_chunks_other_than_the_last_are_refused() {
+    let (request, _, _) = signed_example();
+    let verified = verified(&request);
+    let credentials = Credentials::new(ACCESS_KEY, SECRET);
+    let mut request = example_request();
+    let seed = sign_request(
+        &mut request,
+        SignableBody::Mode(PayloadMode::StreamingSigned),
+        &SigningParams::s3(&credentials, "us-east-1", example_time()),
+    )
+    .unwrap();
+    let mut signer = ChunkSigner::new(&seed);
+    let mut body = Vec::new();
+    for chunk in example_payload().chunks(1024) {
+        body.extend(signer.encode_chunk(chunk));
+    }
+    body.extend(signer.encode_chunk(&[]));
+    let decoder = ChunkedDecoder::new(verified.payload, Some(&verified.seed)).unwrap();
+    assert!(matches!(
+        decode_with(decoder, &body, 4096),
+        Err(SigV4Error::MalformedChunk(_))
+    ));
+}
+
+#[test]
 fn signed_trailers_are_verified() {
     let credentials = Credentials::new(ACCESS_KEY, SECRET);
     let mut request = example_request();
@@ -186,8 +211,29 @@ fn signed_trailers_are_verified() {
         body
     };
     let verified = verified(&request);
-    let decoded = decode_in_pieces(&verified, &encode(&crc), 333).unwrap();
+    let decoder = || {
+        ChunkedDecoder::new(verified.payload, Some(&verified.seed))
+            .unwrap()
+            .with_decoded_length(66_560)
+            .expect_trailer("x-amz-checksum-crc32c")
+    };
+    let decoded = decode_with(decoder(), &encode(&crc), 333).unwrap();
     assert_eq!(decoded, payload);
+
+    // A trailer nobody announced is refused, even when signed.
+    let mut signer = ChunkSigner::new(&seed);
+    let mut body = signer.encode_chunk(&payload[..65_536]);
+    body.extend(signer.encode_chunk(&payload[65_536..]));
+    body.extend(
+        signer.encode_final_with_trailers(&[
+            ("x-amz-checksum-crc32c", &crc),
+            ("x-amz-meta-evil", "1"),
+        ]),
+    );
+    assert!(matches!(
+        decode_with(decoder(), &body, 333),
+        Err(SigV4Error::MalformedChunk(_))
+    ));
 
     // The trailer signature covers the trailer: change it after signing and it fails.
     let mut tampered = encode(&crc);
@@ -197,7 +243,7 @@ fn signed_trailers_are_verified() {
         .unwrap();
     tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
     assert_eq!(
-        decode_in_pieces(&verified, &tampered, 333).unwrap_err(),
+        decode_with(decoder(), &tampered, 333).unwrap_err(),
         SigV4Error::ChunkSignatureMismatch
     );
 }
@@ -234,10 +280,38 @@ async fn verified_body_checks_the_trailing_checksum_of_unsigned_chunked_uploads(
     );
     let check = PayloadCheck::unsigned(PayloadMode::StreamingUnsignedTrailer, &headers).unwrap();
 
+    // Only the announced trailer may come, once.
+    let body = encode_unsigned_with_trailers(
+        &payload,
+        4096,
+        &[
+            ("x-amz-checksum-crc32", &good),
+            ("x-amz-checksum-sha256", "AAAA"),
+        ],
+    );
+    assert!(collect(body, 1000, check.clone()).await.is_err());
+    let body = encode_unsigned_with_trailers(
+        &payload,
+        4096,
+        &[
+            ("x-amz-checksum-crc32", &good),
+            ("x-amz-checksum-crc32", &good),
+        ],
+    );
+    assert!(collect(body, 1000, check.clone()).await.is_err());
+    let unannounced = PayloadCheck::unsigned(
+        PayloadMode::StreamingUnsignedTrailer,
+        &http::HeaderMap::new(),
+    )
+    .unwrap();
+    let body = encode_unsigned_with_trailers(&payload, 4096, &[("x-amz-checksum-crc32", &good)]);
+    assert!(collect(body, 1000, unannounced).await.is_err());
+
     let body = encode_unsigned_with_trailers(&payload, 4096, &[("x-amz-checksum-crc32", &good)]);
     let (decoded, trailers) = collect(body, 1000, check.clone()).await.unwrap();
     assert_eq!(decoded, payload);
     assert_eq!(trailers["x-amz-checksum-crc32"], good.as_str());
+    assert_eq!(trailers.len(), 1);
 
     let body =
         encode_unsigned_with_trailers(&payload, 4096, &[("x-amz-checksum-crc32", "AAAAAA==")]);
@@ -405,6 +479,65 @@ fn verification_failures_are_distinct() {
 }
 
 #[test]
+fn what_a_signature_does_not_cover_is_refused() {
+    let credentials = Credentials::new(ACCESS_KEY, SECRET);
+    let now = SystemTime::now();
+    let params = SigningParams::s3(&credentials, "us-east-1", now);
+    let mut request = Request::builder()
+        .method("PUT")
+        .uri("/bucket/key")
+        .header("host", "bucket.s3.local")
+        .header("x-amz-meta-a", "1")
+        .body(())
+        .unwrap();
+    sign_request(
+        &mut request,
+        SignableBody::Mode(PayloadMode::Unsigned),
+        &params,
+    )
+    .unwrap();
+    let verifier = Verifier::new("s3");
+    let verify = |uri: &http::Uri, headers: &http::HeaderMap| {
+        verifier
+            .verify_request(&http::Method::PUT, uri, headers, now, |_| Some(SECRET))
+            .map(|v| v.host)
+    };
+    assert_eq!(
+        verify(request.uri(), request.headers()),
+        Ok(Some("bucket.s3.local".into()))
+    );
+
+    // An x-amz-* header added after signing.
+    let mut added = request.headers().clone();
+    added.insert("x-amz-acl", HeaderValue::from_static("public-read"));
+    assert_eq!(
+        verify(request.uri(), &added),
+        Err(SigV4Error::UnsignedHeader("x-amz-acl".into()))
+    );
+    // An unsigned header outside x-amz-* is not part of the contract and passes.
+    let mut other = request.headers().clone();
+    other.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+    assert!(verify(request.uri(), &other).is_ok());
+
+    // The authority of an absolute URI (or HTTP/2 :authority) must be the signed Host.
+    let absolute: http::Uri = "http://other.s3.local/bucket/key".parse().unwrap();
+    assert_eq!(
+        verify(&absolute, request.headers()),
+        Err(SigV4Error::HostMismatch)
+    );
+    let same: http::Uri = "http://bucket.s3.local:80/bucket/key".parse().unwrap();
+    assert!(verify(&same, request.headers()).is_ok());
+
+    // A signed value that is not UTF-8 cannot be verified (lossy decoding would let it change).
+    let mut bytes = request.headers().clone();
+    bytes.insert("x-amz-meta-a", HeaderValue::from_bytes(b"\xff").unwrap());
+    assert!(matches!(
+        verify(request.uri(), &bytes),
+        Err(SigV4Error::MalformedAuthorization(_))
+    ));
+}
+
+#[test]
 fn presigned_urls_expire_and_are_not_valid_before_their_date() {
     let credentials = Credentials::new(ACCESS_KEY, SECRET);
     let request = Request::builder()
@@ -481,7 +614,7 @@ fn presigned_urls_expire_and_are_not_valid_before_their_date() {
 proptest! {
     /// Any payload, chunked any way and fed in any pieces, decodes to itself.
     #[test]
-    fn chunked_round_trip(payload in prop::collection::vec(any::<u8>(), 0..5000), chunk in 1usize..2000, piece in 1usize..300) {
+    fn chunked_round_trip(payload in prop::collection::vec(any::<u8>(), 0..40_000), chunk in 8192usize..12_000, piece in 1usize..3000) {
         let credentials = Credentials::new(ACCESS_KEY, SECRET);
         let mut request = example_request();
         request.headers_mut().remove("x-amz-decoded-content-length");
