@@ -1,0 +1,316 @@
+//! Starts the real `depot-api` binary and checks it from outside, as an operator or an S3 client
+//! sees it: health check, the placeholder S3 error, graceful exit on SIGTERM, bad configuration.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HOST};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What happens to the server's standard error once it is listening.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LogAfterStart {
+    /// Keep reading it, as a terminal or a log collector would.
+    Drain,
+    /// Close it, as a crashed log collector would.
+    Close,
+}
+
+/// A running `depot-api`, killed on drop if a test fails before stopping it.
+struct Server {
+    child: Child,
+    s3: SocketAddr,
+    control: SocketAddr,
+    data_dir: PathBuf,
+    _temp: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the binary on ports the kernel picks and learns them from its JSON `listening`
+    /// log line: no window between choosing a free port and binding it, unlike pre-binding.
+    fn start() -> anyhow::Result<Server> {
+        Self::start_with(LogAfterStart::Drain)
+    }
+
+    fn start_with(log_after_start: LogAfterStart) -> anyhow::Result<Server> {
+        let temp = tempfile::tempdir()?;
+        // Not created beforehand: the server must create it.
+        let data_dir = temp.path().join("data");
+        let mut child = depot_api()
+            .env("DEPOT_DATA_DIR", &data_dir)
+            .env("DEPOT_S3_ADDR", "127.0.0.1:0")
+            .env("DEPOT_CONTROL_ADDR", "127.0.0.1:0")
+            .env("DEPOT_LOG_FORMAT", "json")
+            .env("DEPOT_SHUTDOWN_TIMEOUT_SECS", "5")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("spawning depot-api")?;
+        let stderr = child.stderr.take().context("no stderr pipe")?;
+
+        // A thread reads the log, so the wait below can time out, and keeps draining it so a
+        // full pipe never blocks the server.
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let listening = line.contains(r#""message":"listening""#);
+                // Once the test stops listening, log lines go to the test's own stderr,
+                // which the harness shows only when the test fails.
+                if let Err(mpsc::SendError(line)) = lines.send(line) {
+                    eprintln!("depot-api: {line}");
+                }
+                if listening && log_after_start == LogAfterStart::Close {
+                    return; // Drops the pipe's read end.
+                }
+            }
+        });
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let mut seen = Vec::new();
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = received.recv_timeout(remaining) else {
+                let _ = child.kill();
+                bail!("no `listening` log line; the server wrote: {seen:#?}");
+            };
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                seen.push(line);
+                continue;
+            };
+            if event["message"] == "listening" {
+                let address = |field: &str| -> anyhow::Result<SocketAddr> {
+                    event[field]
+                        .as_str()
+                        .with_context(|| format!("no {field} in {line}"))?
+                        .parse()
+                        .with_context(|| format!("bad {field} in {line}"))
+                };
+                return Ok(Server {
+                    s3: address("s3_addr")?,
+                    control: address("control_addr")?,
+                    child,
+                    data_dir,
+                    _temp: temp,
+                });
+            }
+            seen.push(line);
+        }
+    }
+
+    fn sigterm(&self) -> anyhow::Result<()> {
+        // `kill(1)` rather than libc: the workspace forbids `unsafe`.
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        ensure!(status.success(), "kill -TERM failed: {status}");
+        Ok(())
+    }
+
+    fn wait(&mut self) -> anyhow::Result<ExitStatus> {
+        let deadline = Instant::now() + EXIT_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            ensure!(Instant::now() < deadline, "depot-api did not exit in time");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The binary under test, with none of the developer's `DEPOT_*` settings leaking in.
+fn depot_api() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_depot-api"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("DEPOT_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+async fn send(addr: SocketAddr, method: Method, path: &str) -> anyhow::Result<Reply> {
+    let stream = TcpStream::connect(addr).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(HOST, addr.to_string())
+        .body(Empty::<Bytes>::new())?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn header<'a>(reply: &'a Reply, name: &str) -> anyhow::Result<&'a str> {
+    Ok(reply
+        .headers
+        .get(name)
+        .with_context(|| format!("no {name} header"))?
+        .to_str()?)
+}
+
+fn is_dir(path: &Path) -> bool {
+    path.metadata().map(|m| m.is_dir()).unwrap_or(false)
+}
+
+#[tokio::test]
+async fn serves_both_listeners_and_stops_on_sigterm() -> anyhow::Result<()> {
+    let mut server = Server::start()?;
+    assert!(is_dir(&server.data_dir), "data directory created");
+
+    // Control plane.
+    let health = send(server.control, Method::GET, "/healthz").await?;
+    assert_eq!(health.status, StatusCode::OK);
+    assert!(header(&health, CONTENT_TYPE.as_str())?.starts_with("text/plain"));
+    assert_eq!(health.body, "ok");
+    let missing = send(server.control, Method::GET, "/nope").await?;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    // S3: every request is NotImplemented until the data plane lands.
+    let get = send(server.s3, Method::GET, "/bucket/a&b?list-type=2").await?;
+    assert_eq!(get.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(header(&get, CONTENT_TYPE.as_str())?, "application/xml");
+    let request_id = header(&get, "x-amz-request-id")?;
+    assert_eq!(request_id.len(), 16);
+    assert!(
+        request_id
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()),
+        "{request_id}"
+    );
+    assert!(!header(&get, "x-amz-id-2")?.is_empty());
+    let body = std::str::from_utf8(&get.body)?;
+    assert!(
+        body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>"),
+        "{body}"
+    );
+    assert!(body.contains("<Code>NotImplemented</Code>"), "{body}");
+    assert!(
+        body.contains("<Resource>/bucket/a&amp;b</Resource>"),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("<RequestId>{request_id}</RequestId>")),
+        "{body}"
+    );
+
+    let head = send(server.s3, Method::HEAD, "/bucket/key").await?;
+    assert_eq!(head.status, StatusCode::NOT_IMPLEMENTED);
+    assert!(head.body.is_empty());
+    assert_ne!(header(&head, "x-amz-request-id")?, request_id);
+
+    let put = send(server.s3, Method::PUT, "/bucket").await?;
+    assert_eq!(put.status, StatusCode::NOT_IMPLEMENTED);
+
+    // An idle keep-alive connection must not hold shutdown up until the timeout (5 s here):
+    // graceful shutdown closes connections that have no request in flight.
+    let stream = TcpStream::connect(server.control).await?;
+    let (mut idle, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = Request::get("/healthz")
+        .header(HOST, server.control.to_string())
+        .body(Empty::<Bytes>::new())?;
+    assert_eq!(idle.send_request(request).await?.status(), StatusCode::OK);
+
+    let stopping = Instant::now();
+    server.sigterm()?;
+    let status = server.wait()?;
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(4),
+        "shutdown waited {:?} on an idle connection",
+        stopping.elapsed()
+    );
+    drop(idle);
+    Ok(())
+}
+
+#[tokio::test]
+async fn survives_losing_its_log() -> anyhow::Result<()> {
+    let mut server = Server::start_with(LogAfterStart::Close)?;
+    let health = send(server.control, Method::GET, "/healthz").await?;
+    assert_eq!(health.status, StatusCode::OK);
+    // Shutting down logs two lines into the closed pipe.
+    server.sigterm()?;
+    let status = server.wait()?;
+    assert_eq!(status.code(), Some(0), "{status}");
+    Ok(())
+}
+
+#[test]
+fn bad_environment_value_is_reported_by_name() -> anyhow::Result<()> {
+    let output = depot_api()
+        .env("DEPOT_S3_ADDR", "not-an-address")
+        .stdin(Stdio::null())
+        .output()?;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DEPOT_S3_ADDR"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn help_lists_variables_but_not_secrets() -> anyhow::Result<()> {
+    let output = depot_api()
+        .arg("--help")
+        .env("DEPOT_ROOT_SECRET_KEY", "do-not-print-me")
+        .output()?;
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for var in [
+        "DEPOT_CONFIG",
+        "DEPOT_DATA_DIR",
+        "DEPOT_S3_ADDR",
+        "DEPOT_CONTROL_ADDR",
+        "DEPOT_ROOT_ACCESS_KEY",
+        "DEPOT_ROOT_SECRET_KEY",
+        "DEPOT_DATABASE_URL",
+        "DEPOT_S3_REGION",
+        "DEPOT_LOG",
+        "DEPOT_LOG_FORMAT",
+        "DEPOT_SHUTDOWN_TIMEOUT_SECS",
+    ] {
+        assert!(help.contains(var), "{var} missing from --help");
+    }
+    assert!(!help.contains("do-not-print-me"), "{help}");
+    Ok(())
+}
