@@ -1,0 +1,20 @@
+//! The S3 protocol of Depot's data plane: everything between an HTTP request and a call into
+//! the storage engine.
+//!
+//! # Design
+//!
+//! * **One documented [`Endpoint`]** per S3 operation, decided by the [`router`] from the
+//!   addressing style, the method and the sub-resources, before any work is done.
+//! * **Errors are S3's.** Every failure becomes an [`S3Error`]: a code of the S3 error table, its
+//!   HTTP status and the XML document clients parse. Engine and SigV4 errors have one mapping
+//!   each.
+//! * **This is the only data-plane crate that knows HTTP, XML and S3 headers.** The engine sees
+//!   names, attribute structs and byte streams.
+#![warn(missing_docs)]
+
+mod error;
+pub mod router;
+pub mod xml;
+
+pub use error::{S3Error, S3ErrorCode, S3Result};
+pub use router::{Addressing, Endpoint, Params, Route, route};
