@@ -12,6 +12,7 @@
 //!   names, attribute structs and byte streams.
 #![warn(missing_docs)]
 
+pub mod auth;
 mod error;
 pub mod router;
 pub mod xml;
