@@ -98,6 +98,21 @@ pub(crate) struct Layer {
     #[arg(long, env = "DEPOT_S3_REGION", value_name = "REGION")]
     s3_region: Option<String>,
 
+    /// Base domains for virtual-hosted-style S3 requests (`bucket.DOMAIN`), comma-separated;
+    /// requests to other hosts are path-style [default: none].
+    #[arg(long, env = "DEPOT_S3_DOMAIN", value_name = "DOMAINS")]
+    s3_domain: Option<String>,
+
+    /// Key that encrypts stored secret keys: 64 hex digits. Nodes sharing a database must share
+    /// it [default: generated once into <data-dir>/master.key].
+    #[arg(
+        long,
+        env = "DEPOT_MASTER_KEY",
+        value_name = "HEX",
+        hide_env_values = true
+    )]
+    master_key: Option<Secret>,
+
     /// Log filter, in tracing's EnvFilter syntax, e.g. `info,depot_api=debug` [default: info].
     #[arg(long, env = "DEPOT_LOG", value_name = "FILTER")]
     log: Option<String>,
@@ -216,6 +231,16 @@ pub(crate) struct RootCredentials {
     pub(crate) secret_key: Secret,
 }
 
+/// The key that encrypts stored secrets; its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct MasterKey(pub(crate) [u8; 32]);
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(****)")
+    }
+}
+
 /// The resolved configuration: every value decided.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Config {
@@ -225,6 +250,8 @@ pub(crate) struct Config {
     pub(crate) root: Option<RootCredentials>,
     pub(crate) database_url: DatabaseUrl,
     pub(crate) s3_region: String,
+    pub(crate) s3_domains: Vec<String>,
+    pub(crate) master_key: Option<MasterKey>,
     pub(crate) log: String,
     pub(crate) log_format: LogFormat,
     pub(crate) shutdown_timeout: Duration,
@@ -295,6 +322,8 @@ impl Layer {
             root_secret_key: env_var(env, "DEPOT_ROOT_SECRET_KEY")?,
             database_url: env_var(env, "DEPOT_DATABASE_URL")?,
             s3_region: env_var(env, "DEPOT_S3_REGION")?,
+            s3_domain: env_var(env, "DEPOT_S3_DOMAIN")?,
+            master_key: env_var(env, "DEPOT_MASTER_KEY")?,
             log: env_var(env, "DEPOT_LOG")?,
             log_format: env_var(env, "DEPOT_LOG_FORMAT")?,
             shutdown_timeout_secs: env_var(env, "DEPOT_SHUTDOWN_TIMEOUT_SECS")?,
@@ -311,6 +340,8 @@ impl Layer {
             root_secret_key: self.root_secret_key.or(lower.root_secret_key),
             database_url: self.database_url.or(lower.database_url),
             s3_region: self.s3_region.or(lower.s3_region),
+            s3_domain: self.s3_domain.or(lower.s3_domain),
+            master_key: self.master_key.or(lower.master_key),
             log: self.log.or(lower.log),
             log_format: self.log_format.or(lower.log_format),
             shutdown_timeout_secs: self.shutdown_timeout_secs.or(lower.shutdown_timeout_secs),
@@ -357,8 +388,29 @@ impl Layer {
         if s3_region.is_empty() {
             bail!("the S3 region must not be empty");
         }
+        let s3_domains = self
+            .s3_domain
+            .unwrap_or_default()
+            .split(',')
+            .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect();
+        let master_key = match self.master_key {
+            None => None,
+            Some(secret) => {
+                let mut key = [0u8; 32];
+                hex::decode_to_slice(secret.expose().trim(), &mut key).map_err(|_| {
+                    anyhow::anyhow!(
+                        "the master key (DEPOT_MASTER_KEY / --master-key) must be 64 hex digits"
+                    )
+                })?;
+                Some(MasterKey(key))
+            }
+        };
         Ok(Config {
             data_dir,
+            s3_domains,
+            master_key,
             s3_addr: self.s3_addr.unwrap_or(DEFAULT_S3_ADDR),
             control_addr: self.control_addr.unwrap_or(DEFAULT_CONTROL_ADDR),
             root,
@@ -540,6 +592,11 @@ mod tests {
             ("DEPOT_ROOT_SECRET_KEY", "s3cr3t"),
             ("DEPOT_DATABASE_URL", "sqlite::memory:"),
             ("DEPOT_S3_REGION", "eu-central-1"),
+            ("DEPOT_S3_DOMAIN", "s3.example.com, S3.Example.NET."),
+            (
+                "DEPOT_MASTER_KEY",
+                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+            ),
             ("DEPOT_LOG", "debug"),
             ("DEPOT_LOG_FORMAT", "JSON"),
             ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "5"),
@@ -557,6 +614,12 @@ mod tests {
                 }),
                 database_url: DatabaseUrl("sqlite::memory:".to_owned()),
                 s3_region: "eu-central-1".to_owned(),
+                s3_domains: vec!["s3.example.com".to_owned(), "s3.example.net".to_owned()],
+                master_key: Some(MasterKey([
+                    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc,
+                    0xdd, 0xee, 0xff, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
+                    0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+                ])),
                 log: "debug".to_owned(),
                 log_format: LogFormat::Json,
                 shutdown_timeout: Duration::from_secs(5),
@@ -575,6 +638,8 @@ mod tests {
             root_secret_key = "s3cr3t"
             database_url = "sqlite::memory:"
             s3_region = "eu-central-1"
+            s3_domain = "s3.example.com"
+            master_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
             log = "debug"
             log_format = "json"
             shutdown_timeout_secs = 5
@@ -590,6 +655,11 @@ mod tests {
             ("DEPOT_ROOT_SECRET_KEY", "s3cr3t"),
             ("DEPOT_DATABASE_URL", "sqlite::memory:"),
             ("DEPOT_S3_REGION", "eu-central-1"),
+            ("DEPOT_S3_DOMAIN", "s3.example.com"),
+            (
+                "DEPOT_MASTER_KEY",
+                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+            ),
             ("DEPOT_LOG", "debug"),
             ("DEPOT_LOG_FORMAT", "json"),
             ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "5"),
@@ -607,6 +677,8 @@ mod tests {
             "--root-secret-key=s3cr3t",
             "--database-url=sqlite::memory:",
             "--s3-region=eu-central-1",
+            "--s3-domain=s3.example.com",
+            "--master-key=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
             "--log=debug",
             "--log-format=json",
             "--shutdown-timeout-secs=5",
@@ -619,6 +691,11 @@ mod tests {
             ("DEPOT_ROOT_SECRET_KEY", "other"),
             ("DEPOT_DATABASE_URL", "sqlite://other.db"),
             ("DEPOT_S3_REGION", "other"),
+            ("DEPOT_S3_DOMAIN", "other.example.com"),
+            (
+                "DEPOT_MASTER_KEY",
+                "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            ),
             ("DEPOT_LOG", "trace"),
             ("DEPOT_LOG_FORMAT", "text"),
             ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "99"),
@@ -634,6 +711,11 @@ mod tests {
                 ("DEPOT_ROOT_SECRET_KEY", "s3cr3t"),
                 ("DEPOT_DATABASE_URL", "sqlite::memory:"),
                 ("DEPOT_S3_REGION", "eu-central-1"),
+                ("DEPOT_S3_DOMAIN", "s3.example.com"),
+                (
+                    "DEPOT_MASTER_KEY",
+                    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                ),
                 ("DEPOT_LOG", "debug"),
                 ("DEPOT_LOG_FORMAT", "json"),
                 ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "5"),
@@ -651,6 +733,9 @@ mod tests {
             "DEPOT_S3_ADDR" | "DEPOT_CONTROL_ADDR" => "127.0.0.1:1",
             "DEPOT_LOG_FORMAT" => "json",
             "DEPOT_SHUTDOWN_TIMEOUT_SECS" => "1",
+            "DEPOT_MASTER_KEY" => {
+                "0000000000000000000000000000000000000000000000000000000000000000"
+            }
             _ => "x",
         };
         let command = Cli::command();
@@ -671,7 +756,7 @@ mod tests {
             );
             seen += 1;
         }
-        assert_eq!(seen, 10);
+        assert_eq!(seen, 12);
     }
 
     #[test]

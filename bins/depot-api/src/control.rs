@@ -1,17 +1,25 @@
-//! The control-plane listener's routes. Today only the health check; the action RPC, REST v1,
+//! The control-plane listener's routes. Today the health and readiness checks; the action RPC, REST v1,
 //! the console and `/metrics` join it here.
 
 use bytes::Bytes;
+use depot_engine::Engine;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
 /// Routes one control-plane request.
-pub(crate) fn route<B>(request: &Request<B>) -> Response<Full<Bytes>> {
+pub(crate) async fn route<B>(request: &Request<B>, engine: &Engine) -> Response<Full<Bytes>> {
     match (request.method(), request.uri().path()) {
-        // Liveness only: the process is up and serving. Readiness (database reachable) comes
-        // with the database.
+        // Liveness: the process is up and serving.
         (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),
+        // Readiness: the database answers and the data directory takes writes.
+        (&Method::GET, "/readyz") => match engine.ping().await {
+            Ok(()) => text(StatusCode::OK, "ready"),
+            Err(error) => {
+                tracing::warn!(%error, "not ready");
+                text(StatusCode::SERVICE_UNAVAILABLE, "not ready")
+            }
+        },
         _ => text(StatusCode::NOT_FOUND, "not found"),
     }
 }
@@ -28,22 +36,27 @@ fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 
 #[cfg(test)]
 mod tests {
+    use depot_engine::EngineConfig;
     use http_body_util::BodyExt;
 
     use super::*;
 
-    fn get(method: Method, path: &str) -> Response<Full<Bytes>> {
+    async fn get(method: Method, path: &str) -> Response<Full<Bytes>> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(EngineConfig::embedded(dir.path()))
+            .await
+            .expect("engine");
         let request = Request::builder()
             .method(method)
             .uri(path)
             .body(())
             .expect("test request");
-        route(&request)
+        route(&request, &engine).await
     }
 
     #[tokio::test]
-    async fn healthz() {
-        let response = get(Method::GET, "/healthz");
+    async fn healthz_and_readyz() {
+        let response = get(Method::GET, "/healthz").await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(
             response.headers()[CONTENT_TYPE],
@@ -51,17 +64,18 @@ mod tests {
         );
         let body = response.into_body().collect().await.expect("body");
         assert_eq!(body.to_bytes(), "ok");
+        assert_eq!(get(Method::GET, "/readyz").await.status(), StatusCode::OK);
     }
 
-    #[test]
-    fn everything_else_is_not_found() {
-        assert_eq!(get(Method::GET, "/").status(), StatusCode::NOT_FOUND);
+    #[tokio::test]
+    async fn everything_else_is_not_found() {
+        assert_eq!(get(Method::GET, "/").await.status(), StatusCode::NOT_FOUND);
         assert_eq!(
-            get(Method::GET, "/healthz/x").status(),
+            get(Method::GET, "/healthz/x").await.status(),
             StatusCode::NOT_FOUND
         );
         assert_eq!(
-            get(Method::POST, "/healthz").status(),
+            get(Method::POST, "/healthz").await.status(),
             StatusCode::NOT_FOUND
         );
     }

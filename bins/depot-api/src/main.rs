@@ -3,19 +3,23 @@
 
 mod config;
 mod control;
-mod s3;
 mod serve;
 mod telemetry;
 
 use std::convert::Infallible;
-use std::future::ready;
+use std::io::Write as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use hyper::service::service_fn;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
+
+use depot_domain::Email;
+use depot_engine::{Engine, EngineConfig};
+use depot_store::{Addressing, S3Service, StoreConfig};
 
 use crate::config::{Cli, Config};
 
@@ -48,6 +52,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
 
+    let engine = open_engine(&config).await?;
+    let s3 = S3Service::new(
+        engine.clone(),
+        StoreConfig {
+            addressing: Addressing {
+                domains: config.s3_domains.clone(),
+            },
+            region: config.s3_region.clone(),
+        },
+    );
+
     let s3_listener = TcpListener::bind(config.s3_addr)
         .await
         .with_context(|| format!("binding the S3 listener to {}", config.s3_addr))?;
@@ -69,10 +84,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
         "listening"
     );
 
-    let s3_service =
-        service_fn(|request| ready(Ok::<_, Infallible>(s3::not_implemented(&request))));
-    let control_service =
-        service_fn(|request| ready(Ok::<_, Infallible>(control::route(&request))));
+    let s3_service = service_fn(move |request| {
+        let s3 = s3.clone();
+        async move { Ok::<_, Infallible>(s3.handle(request).await) }
+    });
+    let control_engine = engine.clone();
+    let control_service = service_fn(move |request| {
+        let engine = control_engine.clone();
+        async move { Ok::<_, Infallible>(control::route(&request, &engine).await) }
+    });
+    let sweeper = tokio::spawn(sweep_periodically(engine.clone()));
     let graceful = GracefulShutdown::new();
     let signal = tokio::select! {
         () = async {
@@ -94,7 +115,64 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Ok(()) => info!("stopped"),
         Err(_) => warn!("in-flight requests did not finish in time; closing them"),
     }
+    sweeper.abort();
     Ok(())
+}
+
+/// The email of the root user Depot creates on first start.
+const ROOT_EMAIL: &str = "root@depot.invalid";
+
+/// How often blobs orphaned by a crash and abandoned multipart uploads are collected.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+/// Opens the engine (running migrations) and makes sure the root user exists. Keys generated
+/// for it are printed once, with a ready-to-paste aws-cli example: they are never shown again.
+async fn open_engine(config: &Config) -> anyhow::Result<Engine> {
+    let mut engine_config = EngineConfig::new(&config.data_dir, config.database_url.expose());
+    engine_config.master_key = config.master_key.as_ref().map(|key| key.0);
+    let engine = Engine::open(engine_config)
+        .await
+        .context("opening the storage engine")?;
+    let email: Email = ROOT_EMAIL.parse().context("root email")?;
+    let keys = config
+        .root
+        .as_ref()
+        .map(|root| (root.access_key.as_str(), root.secret_key.expose()));
+    let root = engine
+        .ensure_root_user(&email, keys)
+        .await
+        .context("creating the root user")?;
+    if let Some(generated) = root.generated_keys {
+        let endpoint = format!("http://{}", config.s3_addr);
+        let message = format!(
+            "\nDepot created the root user. Its keys are shown only this once:\n\n  \
+             access key: {}\n  secret key: {}\n\nTry:\n  AWS_ACCESS_KEY_ID={} \
+             AWS_SECRET_ACCESS_KEY={} aws --endpoint-url {endpoint} s3 ls\n\n",
+            generated.access_key_id,
+            generated.secret_access_key.expose_secret(),
+            generated.access_key_id,
+            generated.secret_access_key.expose_secret(),
+        );
+        // Deliberately on stdout, not in the log: log lines may be shipped elsewhere.
+        std::io::stdout()
+            .write_all(message.as_bytes())
+            .context("printing the root keys")?;
+    }
+    Ok(engine)
+}
+
+/// Collects what crashes and abandoned uploads leave behind, for the life of the process.
+async fn sweep_periodically(engine: Engine) {
+    let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+    // The first tick is immediate, and `Engine::open` has just swept.
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        match engine.sweep().await {
+            Ok(report) => info!(?report, "sweep"),
+            Err(error) => warn!(%error, "sweep failed"),
+        }
+    }
 }
 
 #[cfg(unix)]

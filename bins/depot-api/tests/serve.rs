@@ -204,9 +204,12 @@ async fn serves_both_listeners_and_stops_on_sigterm() -> anyhow::Result<()> {
     let missing = send(server.control, Method::GET, "/nope").await?;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
-    // S3: every request is NotImplemented until the data plane lands.
+    let ready = send(server.control, Method::GET, "/readyz").await?;
+    assert_eq!(ready.status, StatusCode::OK);
+
+    // S3: an anonymous request is refused with the S3 error document.
     let get = send(server.s3, Method::GET, "/bucket/a&b?list-type=2").await?;
-    assert_eq!(get.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(get.status, StatusCode::FORBIDDEN);
     assert_eq!(header(&get, CONTENT_TYPE.as_str())?, "application/xml");
     let request_id = header(&get, "x-amz-request-id")?;
     assert_eq!(request_id.len(), 16);
@@ -222,7 +225,7 @@ async fn serves_both_listeners_and_stops_on_sigterm() -> anyhow::Result<()> {
         body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>"),
         "{body}"
     );
-    assert!(body.contains("<Code>NotImplemented</Code>"), "{body}");
+    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
     assert!(
         body.contains("<Resource>/bucket/a&amp;b</Resource>"),
         "{body}"
@@ -233,12 +236,15 @@ async fn serves_both_listeners_and_stops_on_sigterm() -> anyhow::Result<()> {
     );
 
     let head = send(server.s3, Method::HEAD, "/bucket/key").await?;
-    assert_eq!(head.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(head.status, StatusCode::FORBIDDEN);
     assert!(head.body.is_empty());
     assert_ne!(header(&head, "x-amz-request-id")?, request_id);
 
     let put = send(server.s3, Method::PUT, "/bucket").await?;
-    assert_eq!(put.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(put.status, StatusCode::FORBIDDEN);
+    let invalid = send(server.s3, Method::PUT, "/Not_A_Bucket").await?;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+    assert!(std::str::from_utf8(&invalid.body)?.contains("<Code>InvalidBucketName</Code>"));
 
     // An idle keep-alive connection must not hold shutdown up until the timeout (5 s here):
     // graceful shutdown closes connections that have no request in flight.

@@ -13,9 +13,15 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod body;
 mod error;
+pub mod headers;
+mod ops;
 pub mod router;
+mod service;
 pub mod xml;
 
+pub use body::ResponseBody;
 pub use error::{S3Error, S3ErrorCode, S3Result};
 pub use router::{Addressing, Endpoint, Params, Route, route};
+pub use service::{MAX_PUT_SIZE, Principal, S3Service, StoreConfig};

@@ -144,6 +144,11 @@ pub struct Addressing {
 }
 
 impl Addressing {
+    /// Whether `host` is a bucket's virtual host under one of the domains.
+    pub fn is_virtual_host(&self, host: &str) -> bool {
+        self.bucket_from_host(&host.to_ascii_lowercase()).is_some()
+    }
+
     /// The bucket named by the `Host` header, for a virtual-hosted-style request.
     fn bucket_from_host<'a>(&self, host: &'a str) -> Option<&'a str> {
         let host = host

@@ -1,0 +1,147 @@
+//! The metadata database: connecting to SQLite or PostgreSQL, and write transactions that
+//! retry when the database says a conflicting writer won.
+//!
+//! # Why retry instead of lock
+//!
+//! Writes that race on one key (two PUTs, a PUT and a DELETE) are serialised by the database
+//! itself: the unique index on `(bucket_id, key)` and row locks (`SELECT … FOR UPDATE` on
+//! PostgreSQL; SQLite takes its single write lock at `BEGIN IMMEDIATE`). The loser of an
+//! insert race gets a unique violation, which aborts its transaction, so the whole
+//! transaction runs again and now sees the winner's row — and answers `PreconditionFailed`
+//! for `If-None-Match: *`, or replaces it for a plain PUT. Deadlocks, serialisation failures
+//! and SQLite's "database is busy" are retried the same way. Nothing is decided from a read
+//! made outside the transaction that writes.
+
+use std::time::Duration;
+
+use rand::Rng;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, RuntimeErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::error::EngineError;
+
+/// How many times a write transaction runs before its conflict is reported.
+pub(crate) const MAX_TXN_ATTEMPTS: u32 = 10;
+
+/// Opens a pool for `url`, with SQLite tuned for one writer and many readers.
+pub(crate) async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        // Each connection to `sqlite::memory:` would be a database of its own, so an
+        // in-memory database gets exactly one; a file gets a few readers beside the writer.
+        options.max_connections(if in_memory { 1 } else { 8 });
+        options.map_sqlx_sqlite_opts(move |sqlite| {
+            let sqlite = sqlite
+                // Writers queue on SQLite's lock instead of failing at once.
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            if in_memory {
+                sqlite
+            } else {
+                // WAL lets readers (GET, LIST) proceed while one transaction writes;
+                // synchronous=FULL keeps every acknowledged commit across a power cut.
+                sqlite
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+            }
+        });
+    } else {
+        options.max_connections(32);
+    }
+    Database::connect(options).await
+}
+
+/// Starts a write transaction. On SQLite it takes the write lock at `BEGIN`: a deferred
+/// transaction that reads first and writes later can fail to upgrade its lock, however long
+/// it waits.
+pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
+/// Whether running the transaction again may succeed.
+pub(crate) fn is_transient(error: &EngineError) -> bool {
+    let EngineError::Db(db_error) = error else {
+        return false;
+    };
+    if matches!(
+        db_error.sql_err(),
+        Some(SqlErr::UniqueConstraintViolation(_))
+    ) {
+        return true;
+    }
+    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx_error))
+    | DbErr::Query(RuntimeErr::SqlxError(sqlx_error))
+    | DbErr::Conn(RuntimeErr::SqlxError(sqlx_error))) = db_error
+    else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(database_error) = sqlx_error.as_ref() else {
+        return false;
+    };
+    matches!(
+        database_error.code().as_deref(),
+        // PostgreSQL: serialization_failure, deadlock_detected.
+        Some("40001" | "40P01")
+        // SQLite: SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT.
+        | Some("5" | "6" | "517")
+    )
+}
+
+/// A short, jittered pause before another attempt, growing with the attempt number, so
+/// writers that collided do not collide again in lockstep.
+pub(crate) async fn backoff(attempt: u32) {
+    let ceiling_ms = 2u64.saturating_pow(attempt.min(8));
+    let pause = rand::thread_rng().gen_range(1..=ceiling_ms.max(2));
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+}
+
+/// Whether `connection` is PostgreSQL, where row locks are worth asking for.
+pub(crate) fn is_postgres(connection: &impl ConnectionTrait) -> bool {
+    connection.get_database_backend() == DbBackend::Postgres
+}
+
+/// Runs `$body` — an expression using the transaction bound to `$txn` and evaluating to
+/// `Result<T, EngineError>` — in a write transaction of `$db`: commits on `Ok`, rolls back
+/// on `Err`, and runs the body again (up to [`MAX_TXN_ATTEMPTS`] times) when the error is
+/// [transient](is_transient). The body must therefore be safe to repeat: it may only touch
+/// the database through `$txn`.
+macro_rules! write_txn {
+    ($db:expr, |$txn:ident| $body:expr) => {{
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let outcome: Result<_, $crate::error::EngineError> =
+                match $crate::db::begin_write($db).await {
+                    Err(error) => Err(error.into()),
+                    Ok($txn) => match $body {
+                        Ok(value) => $txn.commit().await.map(|()| value).map_err(Into::into),
+                        Err(error) => {
+                            // Rolling back is best effort: dropping the transaction rolls
+                            // back too, and the body's error is the one worth reporting.
+                            let _ = $txn.rollback().await;
+                            Err(error)
+                        }
+                    },
+                };
+            match outcome {
+                Err(error)
+                    if $crate::db::is_transient(&error)
+                        && attempt < $crate::db::MAX_TXN_ATTEMPTS =>
+                {
+                    tracing::debug!(attempt, %error, "write transaction conflicted; retrying");
+                    $crate::db::backoff(attempt).await;
+                }
+                outcome => break outcome,
+            }
+        }
+    }};
+}
+pub(crate) use write_txn;

@@ -1,0 +1,149 @@
+//! `Engine`: the handle every caller holds — opening, health, staging, and the plumbing the
+//! operations share (blob cleanup, opening an object's segments).
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use depot_migration::{Migrator, MigratorTrait};
+use futures_core::Stream;
+use sea_orm::DatabaseConnection;
+
+use crate::blob::{BlobId, BlobStore, LocalBlobStore};
+use crate::config::{EngineConfig, redact_url_password};
+use crate::crypto::{SecretSealer, load_or_create_master_key};
+use crate::db;
+use crate::error::{BoxError, EngineError};
+use crate::reader::OpenSegment;
+use crate::repo::objects::Segment;
+use crate::stage::{self, StagedBlob};
+
+/// The storage engine: metadata in SQLite or PostgreSQL, bytes on a [`BlobStore`].
+///
+/// Cheap to clone (an `Arc` inside); every clone is the same engine.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) sealer: SecretSealer,
+    pub(crate) orphan_grace: Duration,
+    pub(crate) abandoned_upload_age: Duration,
+    /// For `Debug` only, password redacted.
+    database: String,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Engine")
+            .field("database", &self.inner.database)
+            .field("blobs", &self.inner.blobs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the engine: creates `data_dir/{blobs,tmp}`, loads or creates the master key,
+    /// connects to the database and migrates it, then sweeps what a previous run may have
+    /// left behind (see [`Engine::sweep`]).
+    pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        tokio::fs::create_dir_all(&config.data_dir).await?;
+        let blobs = LocalBlobStore::open(&config.data_dir).await?;
+        Self::open_with_blob_store(config, Arc::new(blobs)).await
+    }
+
+    /// Like [`Engine::open`], with the bytes on `blobs` instead of the data directory.
+    pub async fn open_with_blob_store(
+        config: EngineConfig,
+        blobs: Arc<dyn BlobStore>,
+    ) -> Result<Engine, EngineError> {
+        let master_key = match config.master_key {
+            Some(key) => key,
+            None => {
+                tokio::fs::create_dir_all(&config.data_dir).await?;
+                let path = config.data_dir.join("master.key");
+                tokio::task::spawn_blocking(move || load_or_create_master_key(&path))
+                    .await
+                    .map_err(|join_error| {
+                        EngineError::Io(io::Error::other(format!(
+                            "loading the master key failed: {join_error}"
+                        )))
+                    })??
+            }
+        };
+        let db = db::connect(&config.database_url).await?;
+        Migrator::up(&db, None).await?;
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                db,
+                blobs,
+                sealer: SecretSealer::new(&master_key),
+                orphan_grace: config.orphan_grace,
+                abandoned_upload_age: config.abandoned_upload_age,
+                database: redact_url_password(&config.database_url),
+            }),
+        };
+        let report = engine.sweep().await?;
+        tracing::info!(
+            staging_files_removed = report.staging_files_removed,
+            orphan_blobs_removed = report.orphan_blobs_removed,
+            uploads_aborted = report.uploads_aborted,
+            "storage engine open"
+        );
+        Ok(engine)
+    }
+
+    /// Readiness: the database answers and the blob store takes writes.
+    pub async fn ping(&self) -> Result<(), EngineError> {
+        self.inner.db.ping().await?;
+        self.inner.blobs.check_writable().await?;
+        Ok(())
+    }
+
+    /// Streams `body` to a staging file, counting its size and MD5, in bounded memory (one
+    /// [`WRITE_BATCH`](crate::WRITE_BATCH) plus the chunk just received).
+    ///
+    /// Errors: [`EngineError::EntityTooLarge`] once more than `max_size` bytes arrive;
+    /// [`EngineError::Body`] with the stream's own error, unchanged, if the stream fails.
+    /// The staging file is removed on every error, and when the returned blob is dropped
+    /// without being stored.
+    pub async fn stage<S, E>(&self, body: S, max_size: u64) -> Result<StagedBlob, EngineError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: Into<BoxError>,
+    {
+        stage::stage(&self.inner.blobs, body, max_size).await
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// Removes blobs no row references any more. Best effort: a failure is logged, and the
+    /// sweep removes the leftover later.
+    pub(crate) async fn remove_blobs(&self, blobs: impl IntoIterator<Item = BlobId>) {
+        for blob in blobs {
+            if let Err(error) = self.inner.blobs.remove(blob).await {
+                tracing::warn!(%blob, %error, "could not remove a blob; the sweep will");
+            }
+        }
+    }
+
+    /// Opens every segment's blob.
+    pub(crate) async fn open_segments(&self, segments: &[Segment]) -> io::Result<Vec<OpenSegment>> {
+        let mut opened = Vec::with_capacity(segments.len());
+        for segment in segments {
+            opened.push(OpenSegment {
+                handle: self.inner.blobs.open(segment.blob).await?,
+                size: segment.size,
+            });
+        }
+        Ok(opened)
+    }
+}

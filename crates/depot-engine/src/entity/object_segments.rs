@@ -1,0 +1,21 @@
+//! Entity of the `object_segments` table.
+//! @generated in the style of `sea-orm-cli generate entity`, mirroring `depot-migration`.
+//! Regenerate (or edit together with a new migration); never change one without the other.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "object_segments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub object_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub seq: i32,
+    pub blob_id: String,
+    pub size: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,76 @@
+//! Buckets: create, look up, list, delete.
+
+use depot_domain::{BucketName, UserId};
+use sea_orm::SqlErr;
+use sea_orm::sea_query::LockType;
+
+use crate::db::write_txn;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::repo::{buckets, uploads};
+use crate::types::BucketInfo;
+
+impl Engine {
+    /// Creates the bucket `name` for `owner` in `location`.
+    ///
+    /// Errors: [`EngineError::BucketAlreadyOwnedByYou`] if `owner` has it already,
+    /// [`EngineError::BucketAlreadyExists`] if someone else does. (Whether an existing bucket
+    /// of the same owner is a success, as in `us-east-1`, is the protocol layer's choice.)
+    pub async fn create_bucket(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        location: &str,
+    ) -> Result<BucketInfo, EngineError> {
+        // One INSERT: the unique index on the name decides races; only the loser looks up
+        // who won, to say which error applies.
+        match buckets::insert(self.db(), owner, name, location).await {
+            Err(EngineError::Db(error))
+                if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+            {
+                match buckets::find(self.db(), name, None).await? {
+                    Some(existing) if existing.owner == owner => {
+                        Err(EngineError::BucketAlreadyOwnedByYou)
+                    }
+                    Some(_) => Err(EngineError::BucketAlreadyExists),
+                    // Deleted again in between: report the original conflict.
+                    None => Err(EngineError::Db(error)),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The bucket `name`, with its counters.
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`].
+    pub async fn bucket(&self, name: &BucketName) -> Result<BucketInfo, EngineError> {
+        buckets::get(self.db(), name, None).await
+    }
+
+    /// `owner`'s buckets, by name.
+    pub async fn list_buckets(&self, owner: UserId) -> Result<Vec<BucketInfo>, EngineError> {
+        buckets::list_by_owner(self.db(), owner).await
+    }
+
+    /// Deletes an empty bucket, aborting its multipart uploads in progress (S3 counts only
+    /// objects as content).
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::BucketNotEmpty`].
+    pub async fn delete_bucket(&self, name: &BucketName) -> Result<(), EngineError> {
+        let part_blobs = write_txn!(self.db(), |txn| async {
+            // `Update` waits for every write in flight in the bucket (they hold `KeyShare`)
+            // and keeps new ones out until this transaction ends.
+            let bucket = buckets::get(&txn, name, Some(LockType::Update)).await?;
+            if buckets::has_objects(&txn, bucket.id).await? {
+                return Err(EngineError::BucketNotEmpty);
+            }
+            let part_blobs = uploads::delete_parts_of_bucket(&txn, bucket.id).await?;
+            buckets::delete(&txn, bucket.id).await?;
+            Ok(part_blobs)
+        }
+        .await)?;
+        self.remove_blobs(part_blobs).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,398 @@
+//! Multipart uploads: create, upload (or copy) parts, complete without copying, abort, list.
+//!
+//! Each part is its own blob. Completion turns the listed parts' blobs into the object's
+//! segments in the same transaction that removes the upload, so completing a 5 TiB upload
+//! moves no bytes; parts uploaded but not listed are removed after the commit.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+
+use depot_domain::{BucketName, ObjectKey, UserId};
+use md5::{Digest, Md5};
+use rand::RngCore;
+use rand::rngs::OsRng;
+use sea_orm::DatabaseTransaction;
+use sea_orm::sea_query::LockType;
+
+use super::objects::{bare_etag, write_object_in};
+use crate::blob::BlobId;
+use crate::db::write_txn;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::repo::objects::{NewObject, Segment};
+use crate::repo::uploads::{self, StoredUpload};
+use crate::repo::{buckets, corrupt, now};
+use crate::stage::StagedBlob;
+use crate::types::{ObjectAttributes, ObjectInfo, PartInfo, PartsPage, WriteCondition};
+
+/// The smallest a part other than the last may be: 5 MiB (S3's limit).
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+/// The highest part number S3 allows.
+pub const MAX_PART_NUMBER: u16 = 10_000;
+
+/// The most parts one ListParts page holds.
+const MAX_PARTS_PAGE: usize = 1000;
+
+impl Engine {
+    /// Starts a multipart upload of `key`; returns its upload id.
+    ///
+    /// Upload ids are 32 hex digits, the first 16 the initiation time in microseconds, so
+    /// ordering one key's uploads by id orders them by initiation, as ListMultipartUploads
+    /// must.
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`].
+    pub async fn create_multipart_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        owner: UserId,
+        attrs: ObjectAttributes,
+    ) -> Result<String, EngineError> {
+        write_txn!(self.db(), |txn| async {
+            let initiated = now();
+            let upload_id = new_upload_id(initiated.timestamp_micros());
+            let bucket_info = buckets::get(&txn, bucket, Some(LockType::KeyShare)).await?;
+            uploads::insert(
+                &txn,
+                &upload_id,
+                bucket_info.id,
+                key,
+                owner,
+                &attrs,
+                initiated,
+            )
+            .await?;
+            Ok(upload_id)
+        }
+        .await)
+    }
+
+    /// Stores `blob` as part `part_number` of the upload, replacing an earlier upload of
+    /// that part number (whose blob is then removed).
+    ///
+    /// Errors: [`EngineError::InvalidArgument`] for a part number outside 1..=10000;
+    /// [`EngineError::NoSuchBucket`]; [`EngineError::NoSuchUpload`] if the upload does not
+    /// exist or belongs to another bucket or key.
+    pub async fn upload_part(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+        part_number: u16,
+        blob: StagedBlob,
+        checksum: Option<String>,
+    ) -> Result<PartInfo, EngineError> {
+        check_part_number(part_number)?;
+        let part = PartInfo {
+            part_number,
+            etag: blob.md5_hex(),
+            size: blob.size,
+            last_modified: now(),
+            checksum,
+        };
+        let blob = blob.commit().await?;
+        let recorded = write_txn!(self.db(), |txn| record_part_in(
+            &txn, bucket, key, upload_id, &part, blob
+        )
+        .await);
+        match recorded {
+            Ok(replaced) => {
+                self.remove_blobs(replaced).await;
+                Ok(part)
+            }
+            Err(error) => {
+                self.remove_blobs([blob]).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Copies `range` of the object `src_key` (all of it for `None`; end exclusive) into
+    /// part `part_number` of the upload.
+    ///
+    /// Errors: as [`Engine::upload_part`], plus [`EngineError::NoSuchKey`] for the source
+    /// and [`EngineError::InvalidRange`] for a range outside it.
+    #[allow(clippy::too_many_arguments)] // Mirrors UploadPartCopy's own parameters.
+    pub async fn upload_part_copy(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+        part_number: u16,
+        src_bucket: &BucketName,
+        src_key: &ObjectKey,
+        range: Option<Range<u64>>,
+    ) -> Result<PartInfo, EngineError> {
+        check_part_number(part_number)?;
+        // Fail before copying bytes for an upload that cannot take them.
+        self.find_upload(bucket, key, upload_id).await?;
+        let (source, reader) = self.open_object(src_bucket, src_key).await?;
+        let range = match range {
+            None => 0..source.size,
+            Some(range) if range.start < range.end && range.end <= source.size => range,
+            Some(_) => return Err(EngineError::InvalidRange),
+        };
+        let staged = self.stage_copy(reader, range).await?;
+        self.upload_part(bucket, key, upload_id, part_number, staged, None)
+            .await
+    }
+
+    /// Completes the upload from `parts` — (part number, ETag as the client sent it, quotes
+    /// optional), in strictly ascending order — as the object `key`, if `condition` holds.
+    ///
+    /// The ETag is the MD5 of the parts' binary MD5s, then `-<number of parts>`. No bytes
+    /// move: the parts' blobs become the object's segments. Parts not listed are removed.
+    ///
+    /// Errors: [`EngineError::InvalidArgument`] for an empty list;
+    /// [`EngineError::InvalidPartOrder`]; [`EngineError::NoSuchBucket`];
+    /// [`EngineError::NoSuchUpload`]; [`EngineError::InvalidPart`] for a part not uploaded
+    /// or with another ETag; [`EngineError::EntityTooSmall`] for a part but the last below
+    /// [`MIN_PART_SIZE`]; [`EngineError::PreconditionFailed`].
+    pub async fn complete_multipart_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[(u16, String)],
+        condition: WriteCondition,
+    ) -> Result<ObjectInfo, EngineError> {
+        if parts.is_empty() {
+            return Err(EngineError::InvalidArgument(
+                "CompleteMultipartUpload needs at least one part".to_owned(),
+            ));
+        }
+        if parts.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+            return Err(EngineError::InvalidPartOrder);
+        }
+        let listed: Vec<(u16, &str)> = parts
+            .iter()
+            .map(|(number, etag)| (*number, bare_etag(etag)))
+            .collect();
+        let last_modified = now();
+        let (info, unreferenced) = write_txn!(self.db(), |txn| complete_in(
+            &txn,
+            bucket,
+            key,
+            upload_id,
+            &listed,
+            &condition,
+            last_modified
+        )
+        .await)?;
+        self.remove_blobs(unreferenced).await;
+        Ok(info)
+    }
+
+    /// Aborts the upload and removes its parts at once.
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::NoSuchUpload`].
+    pub async fn abort_multipart_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<(), EngineError> {
+        let blobs = write_txn!(self.db(), |txn| async {
+            let bucket_info = buckets::get(&txn, bucket, Some(LockType::KeyShare)).await?;
+            let upload = uploads::find(&txn, upload_id, Some(LockType::Update)).await?;
+            matching_upload(upload, bucket_info.id, key)?;
+            uploads::delete(&txn, upload_id).await
+        }
+        .await)?;
+        self.remove_blobs(blobs).await;
+        Ok(())
+    }
+
+    /// The upload's parts numbered above `part_number_marker`, at most `max_parts` (capped
+    /// at 1000; 0 gives an empty page). `next_part_number_marker` is the last part number
+    /// returned, whether or not the page is truncated (S3 returns it either way).
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::NoSuchUpload`].
+    pub async fn list_parts(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+        part_number_marker: u16,
+        max_parts: usize,
+    ) -> Result<PartsPage, EngineError> {
+        let upload = self.find_upload(bucket, key, upload_id).await?;
+        let limit = max_parts.min(MAX_PARTS_PAGE);
+        let mut parts: Vec<PartInfo> = if limit == 0 {
+            Vec::new()
+        } else {
+            uploads::parts_after(
+                self.db(),
+                upload_id,
+                part_number_marker,
+                Some(limit as u64 + 1),
+            )
+            .await?
+            .into_iter()
+            .map(|part| part.info)
+            .collect()
+        };
+        let is_truncated = parts.len() > limit;
+        parts.truncate(limit);
+        Ok(PartsPage {
+            next_part_number_marker: parts.last().map(|part| part.part_number),
+            upload: upload.info,
+            parts,
+            is_truncated,
+        })
+    }
+
+    /// The upload, checked to belong to `bucket` and `key`.
+    async fn find_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<StoredUpload, EngineError> {
+        let bucket_info = buckets::get(self.db(), bucket, None).await?;
+        let upload = uploads::find(self.db(), upload_id, None).await?;
+        matching_upload(upload, bucket_info.id, key)
+    }
+
+    /// Aborts an upload by id alone (for the sweep); `Ok(false)` if it is already gone.
+    pub(crate) async fn abort_upload_by_id(&self, upload_id: &str) -> Result<bool, EngineError> {
+        let blobs = write_txn!(self.db(), |txn| async {
+            if uploads::find(&txn, upload_id, Some(LockType::Update))
+                .await?
+                .is_none()
+            {
+                return Ok(None);
+            }
+            uploads::delete(&txn, upload_id).await.map(Some)
+        }
+        .await)?;
+        match blobs {
+            Some(blobs) => {
+                self.remove_blobs(blobs).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+fn check_part_number(part_number: u16) -> Result<(), EngineError> {
+    if (1..=MAX_PART_NUMBER).contains(&part_number) {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidArgument(format!(
+            "part number {part_number} is outside 1 to {MAX_PART_NUMBER}"
+        )))
+    }
+}
+
+/// 16 hex digits of initiation time, then 64 random bits.
+fn new_upload_id(initiated_micros: i64) -> String {
+    format!("{:016x}{:016x}", initiated_micros.max(0), OsRng.next_u64())
+}
+
+/// `upload`, if it exists and belongs to this bucket and key: an upload id used with another
+/// key is S3 `NoSuchUpload`, not a way to reach someone else's upload.
+fn matching_upload(
+    upload: Option<StoredUpload>,
+    bucket_id: i64,
+    key: &ObjectKey,
+) -> Result<StoredUpload, EngineError> {
+    upload
+        .filter(|upload| upload.bucket_id == bucket_id && upload.info.key == *key)
+        .ok_or(EngineError::NoSuchUpload)
+}
+
+/// Records a part; returns the blob of the part it replaced, if any.
+async fn record_part_in(
+    txn: &DatabaseTransaction,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    upload_id: &str,
+    part: &PartInfo,
+    blob: BlobId,
+) -> Result<Vec<BlobId>, EngineError> {
+    let bucket_info = buckets::get(txn, bucket, Some(LockType::KeyShare)).await?;
+    // `Share`: parts of one upload go in side by side, but not while it completes or aborts.
+    let upload = uploads::find(txn, upload_id, Some(LockType::Share)).await?;
+    matching_upload(upload, bucket_info.id, key)?;
+    let replaced = uploads::find_part_for_update(txn, upload_id, part.part_number).await?;
+    if replaced.is_some() {
+        uploads::delete_part(txn, upload_id, part.part_number).await?;
+    }
+    uploads::insert_part(txn, upload_id, part, blob).await?;
+    Ok(replaced.map(|old| vec![old.blob]).unwrap_or_default())
+}
+
+/// The completion transaction; returns the object and the blobs nothing references any more
+/// (the replaced object's, and the parts not listed).
+async fn complete_in(
+    txn: &DatabaseTransaction,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    upload_id: &str,
+    listed: &[(u16, &str)],
+    condition: &WriteCondition,
+    last_modified: chrono::DateTime<chrono::Utc>,
+) -> Result<(ObjectInfo, Vec<BlobId>), EngineError> {
+    let bucket_info = buckets::get(txn, bucket, Some(LockType::KeyShare)).await?;
+    let upload = uploads::find(txn, upload_id, Some(LockType::Update)).await?;
+    let upload = matching_upload(upload, bucket_info.id, key)?;
+    let uploaded: BTreeMap<u16, uploads::StoredPart> = uploads::parts(txn, upload_id)
+        .await?
+        .into_iter()
+        .map(|part| (part.info.part_number, part))
+        .collect();
+
+    // Every listed part must exist as listed before sizes are judged: a wrong ETag is the
+    // more specific complaint (InvalidPart), as S3 reports it.
+    let mut chosen = Vec::with_capacity(listed.len());
+    for (number, etag) in listed {
+        let part = uploaded.get(number).ok_or(EngineError::InvalidPart)?;
+        if !part.info.etag.eq_ignore_ascii_case(etag) {
+            return Err(EngineError::InvalidPart);
+        }
+        chosen.push(part);
+    }
+    let mut segments = Vec::with_capacity(chosen.len());
+    let mut md5_of_md5s = Md5::new();
+    let mut size = 0u64;
+    for (index, part) in chosen.iter().enumerate() {
+        let number = part.info.part_number;
+        let is_last = index + 1 == chosen.len();
+        if !is_last && part.info.size < MIN_PART_SIZE {
+            return Err(EngineError::EntityTooSmall);
+        }
+        let binary_md5 = hex::decode(&part.info.etag)
+            .map_err(|_| corrupt(format!("part {number} has a non-hex ETag")))?;
+        md5_of_md5s.update(&binary_md5);
+        size = size
+            .checked_add(part.info.size)
+            .ok_or_else(|| EngineError::InvalidArgument("object too large".to_owned()))?;
+        segments.push(Segment {
+            blob: part.blob,
+            size: part.info.size,
+        });
+    }
+    let etag = format!("{}-{}", hex::encode(md5_of_md5s.finalize()), listed.len());
+    // The upload kept only the checksum algorithm; a whole-object value would be a
+    // composite of the parts' checksums, which the engine does not compute.
+    let attrs = ObjectAttributes {
+        checksum: None,
+        ..upload.info.attrs
+    };
+    let object = NewObject {
+        size,
+        etag: &etag,
+        attrs: &attrs,
+        part_count: Some(listed.len() as u32),
+        last_modified,
+    };
+    let (info, mut unreferenced) =
+        write_object_in(txn, &bucket_info, key, &object, &segments, condition).await?;
+    let kept: HashSet<BlobId> = segments.iter().map(|segment| segment.blob).collect();
+    let all_parts = uploads::delete(txn, upload_id).await?;
+    unreferenced.extend(all_parts.into_iter().filter(|blob| !kept.contains(blob)));
+    Ok((info, unreferenced))
+}

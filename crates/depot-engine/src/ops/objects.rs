@@ -1,0 +1,306 @@
+//! Objects: put, head, open, delete, copy — and the transaction every object write shares.
+
+use std::io;
+use std::ops::Range;
+
+use depot_domain::{BucketName, ObjectKey};
+use sea_orm::DatabaseTransaction;
+use sea_orm::sea_query::LockType;
+
+use crate::blob::BlobId;
+use crate::db::{is_postgres, write_txn};
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::reader::ObjectReader;
+use crate::repo::objects::{NewObject, Segment};
+use crate::repo::{buckets, now, objects};
+use crate::stage::StagedBlob;
+use crate::types::{BucketInfo, ObjectAttributes, ObjectInfo, WriteCondition};
+
+/// How often opening an object looks again after finding its blobs gone (an overwrite or
+/// delete committed between reading the row and opening the files).
+const OPEN_ATTEMPTS: u32 = 5;
+
+/// The largest object a copy produces: S3's single-PUT and CopyObject limit, 5 GiB.
+pub const MAX_COPY_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+impl Engine {
+    /// Stores `blob` as the object `key`, replacing any object there if `condition` allows.
+    ///
+    /// The ETag is the blob's MD5 in bare lowercase hex. The check of `condition` and the
+    /// write happen in one transaction, decided by the database's unique index and row
+    /// locks: of racing conditional writers exactly one can win. The replaced object's
+    /// blobs are removed after the commit; if anything fails, the new blob is removed.
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::PreconditionFailed`].
+    pub async fn put_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        blob: StagedBlob,
+        attrs: ObjectAttributes,
+        condition: WriteCondition,
+    ) -> Result<ObjectInfo, EngineError> {
+        let size = blob.size;
+        let etag = blob.md5_hex();
+        let blob = blob.commit().await?;
+        let object = NewObject {
+            size,
+            etag: &etag,
+            attrs: &attrs,
+            part_count: None,
+            last_modified: now(),
+        };
+        let segments = [Segment { blob, size }];
+        let written = write_txn!(self.db(), |txn| async {
+            let bucket_info = buckets::get(&txn, bucket, Some(LockType::KeyShare)).await?;
+            write_object_in(&txn, &bucket_info, key, &object, &segments, &condition).await
+        }
+        .await);
+        match written {
+            Ok((info, replaced)) => {
+                self.remove_blobs(replaced).await;
+                Ok(info)
+            }
+            Err(error) => {
+                self.remove_blobs([blob]).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// The metadata of `key`.
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::NoSuchKey`].
+    pub async fn head_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<ObjectInfo, EngineError> {
+        Ok(self.find_object(bucket, key).await?.1.info)
+    }
+
+    /// The metadata of `key` and a reader over its bytes, its blob files already open (so a
+    /// concurrent overwrite or delete cannot break the download).
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::NoSuchKey`].
+    pub async fn open_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<(ObjectInfo, ObjectReader), EngineError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (_, object) = self.find_object(bucket, key).await?;
+            let segments = objects::segments(self.db(), object.id).await?;
+            // Segments are immutable per object id (an overwrite makes a new id), so missing
+            // or short segments mean the object was replaced after its row was read.
+            let recorded: u64 = segments.iter().map(|segment| segment.size).sum();
+            let consistent = !segments.is_empty() && recorded == object.info.size;
+            if consistent {
+                match self.open_segments(&segments).await {
+                    Ok(opened) => return Ok((object.info, ObjectReader::new(opened))),
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            if attempt >= OPEN_ATTEMPTS {
+                return Err(EngineError::Io(io::Error::other(format!(
+                    "object {key} kept changing while it was being opened"
+                ))));
+            }
+        }
+    }
+
+    /// Deletes `key`; `Ok(false)` if there was nothing to delete (S3 answers 204 either way).
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`].
+    pub async fn delete_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<bool, EngineError> {
+        let removed = write_txn!(self.db(), |txn| async {
+            let bucket_info = buckets::get(&txn, bucket, Some(LockType::KeyShare)).await?;
+            let Some(existing) = objects::find(&txn, bucket_info.id, bucket, key, true).await?
+            else {
+                return Ok(None);
+            };
+            let blobs = objects::delete(&txn, existing.id).await?;
+            buckets::add_usage(
+                &txn,
+                bucket_info.id,
+                -1,
+                -crate::repo::to_i64(existing.info.size)?,
+            )
+            .await?;
+            Ok(Some(blobs))
+        }
+        .await)?;
+        match removed {
+            Some(blobs) => {
+                self.remove_blobs(blobs).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Copies `src_key` to `dst_key` (possibly the same key, to change its attributes).
+    ///
+    /// The bytes are copied into a new blob, so the two objects never share storage and
+    /// deleting either is simple. `attrs: None` keeps the source's attributes (S3's
+    /// `MetadataDirective: COPY`). The copy's ETag is the MD5 of its content: equal to the
+    /// source's for a single-part source, a fresh plain MD5 for a multipart one (as AWS
+    /// gives). `condition` applies to the destination.
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`] (either bucket), [`EngineError::NoSuchKey`],
+    /// [`EngineError::PreconditionFailed`], [`EngineError::EntityTooLarge`] above 5 GiB.
+    pub async fn copy_object(
+        &self,
+        src_bucket: &BucketName,
+        src_key: &ObjectKey,
+        dst_bucket: &BucketName,
+        dst_key: &ObjectKey,
+        attrs: Option<ObjectAttributes>,
+        condition: WriteCondition,
+    ) -> Result<ObjectInfo, EngineError> {
+        // Fail before copying any bytes if the destination cannot take them.
+        buckets::get(self.db(), dst_bucket, None).await?;
+        let (source, reader) = self.open_object(src_bucket, src_key).await?;
+        let attrs = attrs.unwrap_or(source.attrs);
+        let staged = self.stage_copy(reader, 0..u64::MAX).await?;
+        self.put_object(dst_bucket, dst_key, staged, attrs, condition)
+            .await
+    }
+
+    /// The bucket and the object `key`, from the pool (no transaction).
+    pub(crate) async fn find_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<(BucketInfo, objects::StoredObject), EngineError> {
+        let bucket_info = buckets::get(self.db(), bucket, None).await?;
+        let object = objects::find(self.db(), bucket_info.id, bucket, key, false)
+            .await?
+            .ok_or(EngineError::NoSuchKey)?;
+        Ok((bucket_info, object))
+    }
+
+    /// Stages `range` of an open object as a new blob. A read failure is the server's
+    /// ([`EngineError::Io`]), not a client body error.
+    pub(crate) async fn stage_copy(
+        &self,
+        reader: ObjectReader,
+        range: Range<u64>,
+    ) -> Result<StagedBlob, EngineError> {
+        let stream = Box::pin(reader.into_stream(range));
+        match self.stage(stream, MAX_COPY_SIZE).await {
+            Err(EngineError::Body(source)) => {
+                Err(EngineError::Io(match source.downcast::<io::Error>() {
+                    Ok(io_error) => *io_error,
+                    Err(other) => io::Error::other(other),
+                }))
+            }
+            other => other,
+        }
+    }
+}
+
+/// Writes `object` under `key` in a bucket whose row the caller has locked with `KeyShare`,
+/// if `condition` holds; returns the new object's metadata and the blobs of the object it
+/// replaced (to remove after the commit).
+pub(crate) async fn write_object_in(
+    txn: &DatabaseTransaction,
+    bucket: &BucketInfo,
+    key: &ObjectKey,
+    object: &NewObject<'_>,
+    segments: &[Segment],
+    condition: &WriteCondition,
+) -> Result<(ObjectInfo, Vec<BlobId>), EngineError> {
+    let mut existing = objects::find(txn, bucket.id, &bucket.name, key, true).await?;
+    if existing.is_none() && matches!(condition, WriteCondition::IfMatch(_)) && is_postgres(txn) {
+        // Under READ COMMITTED a row lock that waited on a concurrent overwrite finds the old
+        // row deleted and returns nothing, although the overwrite's new row now exists. A
+        // fresh statement sees it; without this, `If-Match` could fail for an object that
+        // does match.
+        existing = objects::find(txn, bucket.id, &bucket.name, key, true).await?;
+    }
+    check_condition(
+        existing.as_ref().map(|found| found.info.etag.as_str()),
+        condition,
+    )?;
+    let new_size = crate::repo::to_i64(object.size)?;
+    let (replaced, objects_delta, bytes_delta) = match existing {
+        Some(old) => {
+            let old_size = crate::repo::to_i64(old.info.size)?;
+            (objects::delete(txn, old.id).await?, 0, new_size - old_size)
+        }
+        None => (Vec::new(), 1, new_size),
+    };
+    objects::insert(txn, bucket.id, key, object.clone(), segments).await?;
+    // Last, so the bucket row's update lock is held for as short a time as possible.
+    buckets::add_usage(txn, bucket.id, objects_delta, bytes_delta).await?;
+    let info = ObjectInfo {
+        bucket: bucket.name.clone(),
+        key: key.clone(),
+        size: object.size,
+        etag: object.etag.to_owned(),
+        last_modified: object.last_modified,
+        attrs: object.attrs.clone(),
+        part_count: object.part_count,
+        version_id: None,
+    };
+    Ok((info, replaced))
+}
+
+/// Whether a write may proceed, given the ETag of the object it would replace.
+fn check_condition(
+    existing_etag: Option<&str>,
+    condition: &WriteCondition,
+) -> Result<(), EngineError> {
+    let holds = match condition {
+        WriteCondition::None => true,
+        WriteCondition::IfNoneMatchAny => existing_etag.is_none(),
+        WriteCondition::IfMatch(expected) => match existing_etag {
+            None => false,
+            Some(current) => {
+                let expected = bare_etag(expected);
+                expected == "*" || expected.eq_ignore_ascii_case(current)
+            }
+        },
+    };
+    if holds {
+        Ok(())
+    } else {
+        Err(EngineError::PreconditionFailed)
+    }
+}
+
+/// An ETag as a client may send it (`"abc"`, `W/"abc"`, `abc`) without the decoration.
+pub(crate) fn bare_etag(etag: &str) -> &str {
+    let etag = etag.trim();
+    let etag = etag.strip_prefix("W/").unwrap_or(etag);
+    etag.strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .unwrap_or(etag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_compare_without_quotes() {
+        assert_eq!(bare_etag("\"abc\""), "abc");
+        assert_eq!(bare_etag("W/\"abc\""), "abc");
+        assert_eq!(bare_etag(" abc "), "abc");
+        assert!(check_condition(Some("abc"), &WriteCondition::IfMatch("\"ABC\"".into())).is_ok());
+        assert!(check_condition(Some("abc"), &WriteCondition::IfMatch("*".into())).is_ok());
+        assert!(check_condition(None, &WriteCondition::IfMatch("*".into())).is_err());
+        assert!(check_condition(Some("abc"), &WriteCondition::IfMatch("abd".into())).is_err());
+        assert!(check_condition(Some("abc"), &WriteCondition::IfNoneMatchAny).is_err());
+        assert!(check_condition(None, &WriteCondition::IfNoneMatchAny).is_ok());
+    }
+}

@@ -1,0 +1,164 @@
+//! SQL for the `buckets` table.
+
+use depot_domain::{BucketName, UserId};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::{locked, now, parse_bucket_name, parse_user_id, to_u64};
+use crate::entity::{buckets, multipart_uploads, objects};
+use crate::error::EngineError;
+use crate::types::BucketInfo;
+
+fn from_model(model: buckets::Model) -> Result<BucketInfo, EngineError> {
+    Ok(BucketInfo {
+        id: model.id,
+        owner: parse_user_id(&model.owner_id)?,
+        name: parse_bucket_name(model.name)?,
+        location: model.location,
+        created_at: model.created_at,
+        epoch: model.epoch,
+        object_count: to_u64(model.object_count, "bucket object count")?,
+        bytes_used: to_u64(model.bytes_used, "bucket bytes used")?,
+    })
+}
+
+/// The bucket named `name`, optionally locking its row (PostgreSQL).
+///
+/// Writers of objects take `KeyShare`: it does not conflict with other writers (nor with
+/// their counter updates, which take `NoKeyUpdate`) but does conflict with the `Update` lock
+/// `delete_bucket` takes, so a bucket cannot be deleted under a write in flight and a write
+/// cannot land in a bucket being deleted.
+pub(crate) async fn find(
+    connection: &impl ConnectionTrait,
+    name: &BucketName,
+    lock: Option<LockType>,
+) -> Result<Option<BucketInfo>, EngineError> {
+    let select = buckets::Entity::find().filter(buckets::Column::Name.eq(name.as_str()));
+    let select = match lock {
+        Some(lock) => locked(connection, select, lock),
+        None => select,
+    };
+    select.one(connection).await?.map(from_model).transpose()
+}
+
+/// Like [`find`], with a missing bucket as [`EngineError::NoSuchBucket`].
+pub(crate) async fn get(
+    connection: &impl ConnectionTrait,
+    name: &BucketName,
+    lock: Option<LockType>,
+) -> Result<BucketInfo, EngineError> {
+    find(connection, name, lock)
+        .await?
+        .ok_or(EngineError::NoSuchBucket)
+}
+
+/// Inserts a bucket; a taken name is the database's unique violation, for the caller to
+/// interpret.
+pub(crate) async fn insert(
+    connection: &impl ConnectionTrait,
+    owner: UserId,
+    name: &BucketName,
+    location: &str,
+) -> Result<BucketInfo, EngineError> {
+    let created_at = now();
+    let row = buckets::ActiveModel {
+        id: NotSet,
+        name: Set(name.as_str().to_owned()),
+        owner_id: Set(owner.to_string()),
+        location: Set(location.to_owned()),
+        created_at: Set(created_at),
+        epoch: Set(created_at.timestamp_millis()),
+        object_count: Set(0),
+        bytes_used: Set(0),
+    };
+    let id = buckets::Entity::insert(row)
+        .exec(connection)
+        .await?
+        .last_insert_id;
+    Ok(BucketInfo {
+        id,
+        name: name.clone(),
+        owner,
+        location: location.to_owned(),
+        created_at,
+        epoch: created_at.timestamp_millis(),
+        object_count: 0,
+        bytes_used: 0,
+    })
+}
+
+/// `owner`'s buckets in name order.
+pub(crate) async fn list_by_owner(
+    connection: &impl ConnectionTrait,
+    owner: UserId,
+) -> Result<Vec<BucketInfo>, EngineError> {
+    buckets::Entity::find()
+        .filter(buckets::Column::OwnerId.eq(owner.to_string()))
+        .order_by_asc(buckets::Column::Name)
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(from_model)
+        .collect()
+}
+
+/// Adds to a bucket's counters in place (`SET n = n + delta`), so concurrent writers never
+/// lose each other's updates.
+pub(crate) async fn add_usage(
+    connection: &impl ConnectionTrait,
+    bucket_id: i64,
+    objects_delta: i64,
+    bytes_delta: i64,
+) -> Result<(), EngineError> {
+    if objects_delta == 0 && bytes_delta == 0 {
+        return Ok(());
+    }
+    buckets::Entity::update_many()
+        .col_expr(
+            buckets::Column::ObjectCount,
+            Expr::col(buckets::Column::ObjectCount).add(objects_delta),
+        )
+        .col_expr(
+            buckets::Column::BytesUsed,
+            Expr::col(buckets::Column::BytesUsed).add(bytes_delta),
+        )
+        .filter(buckets::Column::Id.eq(bucket_id))
+        .exec(connection)
+        .await?;
+    Ok(())
+}
+
+/// Whether any object is stored in the bucket.
+pub(crate) async fn has_objects(
+    connection: &impl ConnectionTrait,
+    bucket_id: i64,
+) -> Result<bool, EngineError> {
+    let any: Option<i64> = objects::Entity::find()
+        .select_only()
+        .column(objects::Column::Id)
+        .filter(objects::Column::BucketId.eq(bucket_id))
+        .limit(1)
+        .into_tuple()
+        .one(connection)
+        .await?;
+    Ok(any.is_some())
+}
+
+/// Deletes the bucket row and its (already emptied) uploads.
+pub(crate) async fn delete(
+    connection: &impl ConnectionTrait,
+    bucket_id: i64,
+) -> Result<(), EngineError> {
+    multipart_uploads::Entity::delete_many()
+        .filter(multipart_uploads::Column::BucketId.eq(bucket_id))
+        .exec(connection)
+        .await?;
+    buckets::Entity::delete_many()
+        .filter(buckets::Column::Id.eq(bucket_id))
+        .exec(connection)
+        .await?;
+    Ok(())
+}

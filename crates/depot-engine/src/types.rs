@@ -1,0 +1,269 @@
+//! The engine's public records: what callers pass in and get back. Plain data, not `Serialize`:
+//! each protocol layer converts them to its own wire types by hand.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use depot_domain::{AccessKeyPair, BucketName, ObjectKey, S3User, UserId};
+
+/// A bucket with its running counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketInfo {
+    /// The engine's id of the bucket.
+    pub id: i64,
+    /// The bucket's name.
+    pub name: BucketName,
+    /// The user that owns it.
+    pub owner: UserId,
+    /// The location (region) given at creation.
+    pub location: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Tells this bucket apart from earlier buckets of the same name (ostor `epoch`): the
+    /// creation time in milliseconds since the Unix epoch.
+    pub epoch: i64,
+    /// How many objects it holds.
+    pub object_count: u64,
+    /// The sum of its objects' sizes, in bytes (in-progress multipart parts not included).
+    pub bytes_used: u64,
+}
+
+/// The attributes an object is stored with, besides its bytes.
+///
+/// `None` means "not given": the protocol layer decides what to answer then (S3 says
+/// `binary/octet-stream` for a missing `Content-Type`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectAttributes {
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Expires`, verbatim as the client sent it.
+    pub expires: Option<String>,
+    /// `x-amz-meta-*` headers: names lowercase with the prefix removed.
+    pub user_metadata: BTreeMap<String, String>,
+    /// A flexible checksum: (algorithm such as `CRC32C`, value as S3 prints it). For a
+    /// multipart upload only the algorithm is kept at creation; the value is per part.
+    pub checksum: Option<(String, String)>,
+    /// `x-amz-storage-class`.
+    pub storage_class: Option<String>,
+}
+
+/// An object's metadata, as HEAD returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// The bucket holding the object.
+    pub bucket: BucketName,
+    /// The object's key.
+    pub key: ObjectKey,
+    /// The length of its data, in bytes.
+    pub size: u64,
+    /// The bare ETag, without quotes: lowercase hex MD5, or `<hex>-<parts>` for an object
+    /// made by a multipart upload.
+    pub etag: String,
+    /// When it was written (microsecond precision).
+    pub last_modified: DateTime<Utc>,
+    /// Its attributes.
+    pub attrs: ObjectAttributes,
+    /// How many parts it was uploaded in, for an object made by a multipart upload.
+    pub part_count: Option<u32>,
+    /// Its version; `None` in an unversioned bucket (S3's `null` version).
+    pub version_id: Option<String>,
+}
+
+/// When a write may replace what is stored under a key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// Always.
+    #[default]
+    None,
+    /// Only if nothing is stored under the key (`If-None-Match: *`).
+    IfNoneMatchAny,
+    /// Only if an object is stored under the key and its ETag is this one (`If-Match`);
+    /// quotes are optional, and `*` means "any object".
+    IfMatch(String),
+}
+
+/// What ListObjects / ListObjectsV2 asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only keys that start with this.
+    pub prefix: String,
+    /// Roll keys up to the first occurrence of this after the prefix (an empty delimiter is
+    /// no delimiter, as in S3).
+    pub delimiter: Option<String>,
+    /// Only keys (and common prefixes) after this one, exclusive: the store maps `marker`,
+    /// `continuation-token` and `start-after` onto it.
+    pub start_after: Option<String>,
+    /// At most this many keys and common prefixes together; values above 1000 count as 1000,
+    /// and 0 gives an empty, untruncated page (as S3 does).
+    pub max_keys: usize,
+}
+
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// The object's key.
+    pub key: ObjectKey,
+    /// Its length in bytes.
+    pub size: u64,
+    /// Its bare ETag.
+    pub etag: String,
+    /// When it was written.
+    pub last_modified: DateTime<Utc>,
+    /// Its storage class, if one was given.
+    pub storage_class: Option<String>,
+    /// Its checksum algorithm, if it has one.
+    pub checksum_algorithm: Option<String>,
+    /// Its owner: the bucket's owner (objects do not yet record their uploader).
+    pub owner: UserId,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    /// The objects, in UTF-8 binary key order.
+    pub objects: Vec<ListedObject>,
+    /// The common prefixes, in the same order (each ends with the delimiter).
+    pub common_prefixes: Vec<String>,
+    /// Whether more keys or prefixes follow.
+    pub is_truncated: bool,
+    /// When truncated, the greatest key or common prefix of this page: pass it back as
+    /// [`ListQuery::start_after`] to continue.
+    pub next_start_after: Option<String>,
+}
+
+/// A multipart upload's part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    /// 1 to 10000.
+    pub part_number: u16,
+    /// The part's bare ETag (its MD5 in hex).
+    pub etag: String,
+    /// Its length in bytes.
+    pub size: u64,
+    /// When it was uploaded.
+    pub last_modified: DateTime<Utc>,
+    /// The checksum value the client gave with it, if any.
+    pub checksum: Option<String>,
+}
+
+/// A multipart upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadInfo {
+    /// The upload id: time-ordered, so within one key ids sort in initiation order.
+    pub upload_id: String,
+    /// The key the object will be stored under.
+    pub key: ObjectKey,
+    /// When the upload was created.
+    pub initiated: DateTime<Utc>,
+    /// Who created it.
+    pub owner: UserId,
+    /// The attributes the object will get (`checksum` holds the algorithm and an empty value).
+    pub attrs: ObjectAttributes,
+}
+
+/// One page of ListParts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartsPage {
+    /// The upload the parts belong to.
+    pub upload: UploadInfo,
+    /// Parts in ascending part-number order.
+    pub parts: Vec<PartInfo>,
+    /// Whether more parts follow.
+    pub is_truncated: bool,
+    /// When truncated, the last part number of this page: pass it back as the marker.
+    pub next_part_number_marker: Option<u16>,
+}
+
+/// What ListMultipartUploads asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadsQuery {
+    /// Only keys that start with this.
+    pub prefix: String,
+    /// Roll keys up to the first occurrence of this after the prefix.
+    pub delimiter: Option<String>,
+    /// Only uploads of keys after this one — or, with [`UploadsQuery::upload_id_marker`],
+    /// uploads of this key with a greater upload id, then keys after it.
+    pub key_marker: Option<String>,
+    /// See [`UploadsQuery::key_marker`]; ignored without it, as in S3.
+    pub upload_id_marker: Option<String>,
+    /// At most this many uploads and common prefixes together (capped at 1000).
+    pub max_uploads: usize,
+}
+
+/// One page of ListMultipartUploads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadsPage {
+    /// Uploads in (key, initiation) order.
+    pub uploads: Vec<UploadInfo>,
+    /// Common prefixes, each ending with the delimiter.
+    pub common_prefixes: Vec<String>,
+    /// Whether more follow.
+    pub is_truncated: bool,
+    /// When truncated: the key (or common prefix) to pass back as the key marker.
+    pub next_key_marker: Option<String>,
+    /// When truncated after an upload: its id, to pass back as the upload id marker.
+    pub next_upload_id_marker: Option<String>,
+}
+
+/// What [`Engine::sweep`](crate::Engine::sweep) removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Staging files left by interrupted uploads.
+    pub staging_files_removed: u64,
+    /// Blob files no row referenced.
+    pub orphan_blobs_removed: u64,
+    /// Multipart uploads older than the abandoned-upload age.
+    pub uploads_aborted: u64,
+}
+
+/// What [`Engine::ensure_root_user`](crate::Engine::ensure_root_user) found or made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootUser {
+    /// The root user.
+    pub user: S3User,
+    /// Whether this call created the user.
+    pub created: bool,
+    /// A key pair generated by this call because none was configured and the user had no
+    /// key: show it to the operator once, it is not printed again. `Debug` hides the secret.
+    pub generated_keys: Option<AccessKeyPair>,
+}
+
+/// What signature verification needs to know about an access key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret, decrypted. `Debug` prints `****`.
+    pub secret: String,
+    /// The user the key belongs to.
+    pub user_id: UserId,
+    /// Whether the user may make requests.
+    pub user_enabled: bool,
+    /// Whether the user is a system user (may call the ostor admin API).
+    pub system: bool,
+    /// The ostor account the key belongs to, if it is an account's key.
+    pub account: Option<String>,
+}
+
+impl fmt::Debug for KeyRecord {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("KeyRecord")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"****")
+            .field("user_id", &self.user_id)
+            .field("user_enabled", &self.user_enabled)
+            .field("system", &self.system)
+            .field("account", &self.account)
+            .finish()
+    }
+}

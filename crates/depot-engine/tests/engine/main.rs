@@ -1,0 +1,11 @@
+//! The engine's public surface, each test run on SQLite and on PostgreSQL.
+
+mod common;
+
+mod auth;
+mod buckets;
+mod embedded;
+mod listing;
+mod multipart;
+mod objects;
+mod sweep;

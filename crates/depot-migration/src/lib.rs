@@ -1,0 +1,58 @@
+//! Depot's database schema: every table's migration, in one ordered list.
+//!
+//! # One list, frozen files
+//!
+//! [`Migrator::migrations`] is the only place that says which migrations exist and in what
+//! order. Each `mYYYYMMDD_HHMMSS_<verb>_<table>.rs` file declares its own `Iden` enums and
+//! never imports an entity: an entity describes the schema *today*, a migration describes one
+//! step *then*, and the step must keep meaning the same thing after the entity changes. A
+//! migration that has shipped is never edited; a change is a new file at the end of the list.
+//!
+//! # Portable on purpose
+//!
+//! Every migration runs unchanged on SQLite (the embedded default) and PostgreSQL (shared by
+//! several nodes), so only column types both understand are used, with these choices:
+//!
+//! - **Object keys are bytes** (`BLOB` / `bytea`). S3 lists keys in UTF-8 binary order;
+//!   a PostgreSQL `TEXT` column would sort by the database's collation, so `a/b` and `a0`
+//!   could swap places. Bytes compare with `memcmp` on both databases, and the unique index
+//!   on `(bucket_id, key)` is then exactly the order listing needs, range scans included.
+//! - **Timestamps are UTC** (`timestamp with time zone`; SQLite stores RFC 3339 text).
+//! - **Counters and sizes are `BIGINT`**: signed 64-bit is what both databases have, and
+//!   63 bits of bytes is more than any bucket holds.
+//! - **Ids the engine generates are text** (user ids, access key ids, upload ids, blob ids),
+//!   so an id reads the same in a log, a URL and a `psql` session.
+//!
+//! `depot-engine` runs [`Migrator::up`] when it opens a database.
+
+use sea_orm_migration::prelude::*;
+
+/// Brings [`Migrator::up`] and friends into scope for callers.
+pub use sea_orm_migration::MigratorTrait;
+
+mod m20261122_000001_create_users;
+mod m20261122_000002_create_access_keys;
+mod m20261122_000003_create_buckets;
+mod m20261122_000004_create_objects;
+mod m20261122_000005_create_object_segments;
+mod m20261122_000006_create_multipart_uploads;
+mod m20261122_000007_create_multipart_parts;
+
+/// Every migration of Depot's metadata database, oldest first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_users::Migration),
+            Box::new(m20261122_000002_create_access_keys::Migration),
+            Box::new(m20261122_000003_create_buckets::Migration),
+            Box::new(m20261122_000004_create_objects::Migration),
+            Box::new(m20261122_000005_create_object_segments::Migration),
+            Box::new(m20261122_000006_create_multipart_uploads::Migration),
+            Box::new(m20261122_000007_create_multipart_parts::Migration),
+        ]
+    }
+}

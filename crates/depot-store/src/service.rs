@@ -1,0 +1,382 @@
+//! The S3 service: one request in, one response out, whatever happens in between. Routing,
+//! authentication, dispatch to the operation, and the S3 error document on any failure.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use depot_domain::{BucketName, ObjectKey, UserId};
+use depot_engine::Engine;
+use depot_sigv4::{BoxError, PayloadCheck, PayloadMode, VerifiedBody, Verifier};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use rand::Rng;
+
+use crate::auth::v2::V2Auth;
+use crate::body::{ResponseBody, empty, full};
+use crate::router::{Addressing, Params, Route, route};
+use crate::{S3Error, S3Result, ops, s3_error};
+
+/// The largest object a single PUT may create: 5 GiB, as S3.
+pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+/// How the S3 listener behaves.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Virtual-hosted-style domains.
+    pub addressing: Addressing,
+    /// The region reported by GetBucketLocation and used for new buckets.
+    pub region: String,
+}
+
+/// Who is making a request, once its signature checked out.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user the key belongs to.
+    pub user_id: UserId,
+    /// The key that signed.
+    pub access_key_id: String,
+    /// Whether the user is a system user (may use the admin API).
+    pub system: bool,
+}
+
+/// The S3 data plane as a service: cheap to clone, shared by every connection.
+#[derive(Clone)]
+pub struct S3Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    config: StoreConfig,
+    verifier: Verifier,
+}
+
+impl std::fmt::Debug for S3Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Service")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything an operation handler needs about its request.
+pub(crate) struct Ctx<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) config: &'a StoreConfig,
+    pub(crate) principal: Principal,
+    pub(crate) headers: HeaderMap,
+    pub(crate) params: Params,
+    pub(crate) bucket: Option<BucketName>,
+    pub(crate) key: Option<ObjectKey>,
+    pub(crate) payload: PayloadCheck,
+}
+
+impl Ctx<'_> {
+    /// The addressed bucket; routing guarantees one for bucket and object operations.
+    pub(crate) fn bucket(&self) -> S3Result<&BucketName> {
+        self.bucket
+            .as_ref()
+            .ok_or_else(|| s3_error!(InternalError, "no bucket routed"))
+    }
+
+    /// The addressed key; routing guarantees one for object operations.
+    pub(crate) fn key(&self) -> S3Result<&ObjectKey> {
+        self.key
+            .as_ref()
+            .ok_or_else(|| s3_error!(InternalError, "no key routed"))
+    }
+
+    /// Checks that the caller owns the bucket, and returns it. A bucket that exists but belongs
+    /// to someone else is `AccessDenied`, as S3 answers.
+    pub(crate) async fn owned_bucket(&self) -> S3Result<depot_engine::BucketInfo> {
+        let bucket = self.engine.bucket(self.bucket()?).await?;
+        if bucket.owner != self.principal.user_id {
+            return Err(s3_error!(AccessDenied));
+        }
+        Ok(bucket)
+    }
+}
+
+impl S3Service {
+    /// The service over `engine`.
+    pub fn new(engine: Engine, config: StoreConfig) -> Self {
+        let verifier = Verifier::new("s3");
+        Self {
+            inner: Arc::new(Inner {
+                engine,
+                config,
+                verifier,
+            }),
+        }
+    }
+
+    /// Handles one request. Never fails: every error becomes an S3 error response.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body + Send + Unpin + 'static,
+        B::Data: bytes::Buf + Send,
+        B::Error: Into<BoxError>,
+    {
+        let started = Instant::now();
+        let request_id = request_id();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let (outcome, operation) = self.dispatch(request).await;
+        let mut response = match outcome {
+            Ok(response) => response,
+            Err(error) => error_response(&error, &method, &path, &request_id),
+        };
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            headers.insert("x-amz-request-id", value.clone());
+            headers.insert("x-amz-id-2", value);
+        }
+        headers.insert(http::header::SERVER, HeaderValue::from_static("Depot"));
+        tracing::info!(
+            request_id = %request_id,
+            operation,
+            method = %method,
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "s3 request"
+        );
+        response
+    }
+
+    async fn dispatch<B>(
+        &self,
+        request: Request<B>,
+    ) -> (S3Result<Response<ResponseBody>>, &'static str)
+    where
+        B: Body + Send + Unpin + 'static,
+        B::Data: bytes::Buf + Send,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .map(str::to_owned);
+        let Route {
+            endpoint,
+            bucket,
+            key,
+        } = match route(
+            &self.inner.config.addressing,
+            &parts.method,
+            host.as_deref(),
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+        ) {
+            Ok(route) => route,
+            Err(error) => return (Err(error), "Unknown"),
+        };
+        let operation = endpoint.name();
+        let outcome = async {
+            let params = Params::parse(parts.uri.query().unwrap_or(""));
+            let (principal, payload) = self.authenticate(&parts, &params, bucket.as_ref()).await?;
+            let ctx = Ctx {
+                engine: &self.inner.engine,
+                config: &self.inner.config,
+                principal,
+                headers: parts.headers.clone(),
+                params,
+                bucket,
+                key,
+                payload,
+            };
+            let body = VerifiedBody::new(body, ctx.payload.clone());
+            ops::dispatch(&ctx, endpoint, body).await
+        }
+        .await;
+        (outcome, operation)
+    }
+
+    /// Verifies the request's signature (V4 or V2) and finds its principal.
+    async fn authenticate(
+        &self,
+        parts: &http::request::Parts,
+        params: &Params,
+        bucket: Option<&BucketName>,
+    ) -> S3Result<(Principal, PayloadCheck)> {
+        let now = SystemTime::now();
+        let engine = &self.inner.engine;
+        if depot_sigv4::Authorization::is_present(&parts.uri, &parts.headers) {
+            let auth = depot_sigv4::Authorization::from_request(&parts.uri, &parts.headers)?;
+            let key = engine
+                .access_key(&auth.access_key_id)
+                .await?
+                .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+            let verified = self.inner.verifier.verify(
+                &parts.method,
+                &parts.uri,
+                &parts.headers,
+                &auth,
+                &key.secret,
+                now,
+            )?;
+            if !key.user_enabled {
+                return Err(s3_error!(
+                    AccessDenied,
+                    "The account of this access key is disabled."
+                ));
+            }
+            let payload = PayloadCheck::new(&verified, &parts.headers)?;
+            return Ok((
+                Principal {
+                    user_id: key.user_id,
+                    access_key_id: key.access_key_id,
+                    system: key.system,
+                },
+                payload,
+            ));
+        }
+        if let Some(auth) = V2Auth::from_request(params, &parts.headers)? {
+            let key = engine
+                .access_key(&auth.access_key_id)
+                .await?
+                .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+            let resource = v2_resource(
+                bucket,
+                parts.uri.path(),
+                &self.inner.config.addressing,
+                &parts.headers,
+            );
+            auth.verify(
+                &parts.method,
+                &resource,
+                params,
+                &parts.headers,
+                &key.secret,
+                now,
+            )?;
+            if !key.user_enabled {
+                return Err(s3_error!(
+                    AccessDenied,
+                    "The account of this access key is disabled."
+                ));
+            }
+            // V2 does not sign the body; Content-MD5 and checksums are still checked.
+            let mode = match parts
+                .headers
+                .get("x-amz-content-sha256")
+                .and_then(|v| v.to_str().ok())
+            {
+                Some(value) => PayloadMode::parse(value)?,
+                None => PayloadMode::Unsigned,
+            };
+            let payload = PayloadCheck::unsigned(mode, &parts.headers)?;
+            return Ok((
+                Principal {
+                    user_id: key.user_id,
+                    access_key_id: key.access_key_id,
+                    system: key.system,
+                },
+                payload,
+            ));
+        }
+        Err(s3_error!(AccessDenied))
+    }
+}
+
+/// The V2 canonical resource: `/bucket` plus the raw path, whatever the addressing style.
+fn v2_resource(
+    bucket: Option<&BucketName>,
+    raw_path: &str,
+    addressing: &Addressing,
+    headers: &HeaderMap,
+) -> String {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let virtual_hosted = bucket.is_some() && addressing.is_virtual_host(host);
+    match bucket {
+        Some(bucket) if virtual_hosted => format!("/{bucket}{raw_path}"),
+        _ => raw_path.to_owned(),
+    }
+}
+
+fn request_id() -> String {
+    let id: u64 = rand::thread_rng().r#gen();
+    format!("{id:016X}")
+}
+
+/// The S3 error document for `error`, or just the status for HEAD (which has no body).
+pub(crate) fn error_response(
+    error: &S3Error,
+    method: &Method,
+    path: &str,
+    request_id: &str,
+) -> Response<ResponseBody> {
+    let status = error.code.status();
+    if status.is_server_error() {
+        tracing::error!(request_id, error = %error, "s3 request failed");
+    }
+    let body = if *method == Method::HEAD {
+        empty()
+    } else {
+        let resource = percent_encoding::percent_decode_str(path)
+            .decode_utf8_lossy()
+            .into_owned();
+        full(Bytes::from(error.to_xml(&resource, request_id)))
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    if *method != Method::HEAD {
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
+    }
+    response
+}
+
+/// A 200 response carrying an XML document.
+pub(crate) fn xml_response(document: String) -> Response<ResponseBody> {
+    let mut response = Response::new(full(Bytes::from(document)));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    response
+}
+
+/// A response with only a status.
+pub(crate) fn status_response(status: StatusCode) -> Response<ResponseBody> {
+    let mut response = Response::new(empty());
+    *response.status_mut() = status;
+    response
+}
+
+impl From<depot_engine::EngineError> for S3Error {
+    fn from(error: depot_engine::EngineError) -> Self {
+        use depot_engine::EngineError as E;
+        match error {
+            E::NoSuchBucket => s3_error!(NoSuchBucket),
+            E::NoSuchKey => s3_error!(NoSuchKey),
+            E::NoSuchUpload => s3_error!(NoSuchUpload),
+            E::BucketAlreadyExists => s3_error!(BucketAlreadyExists),
+            E::BucketAlreadyOwnedByYou => s3_error!(BucketAlreadyOwnedByYou),
+            E::BucketNotEmpty => s3_error!(BucketNotEmpty),
+            E::PreconditionFailed => s3_error!(PreconditionFailed).detail("Condition", "If-Match"),
+            E::InvalidPart => s3_error!(InvalidPart),
+            E::InvalidPartOrder => s3_error!(InvalidPartOrder),
+            E::EntityTooSmall => s3_error!(EntityTooSmall),
+            E::EntityTooLarge => s3_error!(EntityTooLarge),
+            E::InvalidArgument(message) => {
+                S3Error::with_message(crate::S3ErrorCode::InvalidArgument, message)
+            }
+            E::Body(source) => crate::body::body_error(source),
+            other => {
+                // The source stays in the log; the client learns only that it was our fault.
+                tracing::error!(error = %other, "engine failure");
+                s3_error!(InternalError)
+            }
+        }
+    }
+}
