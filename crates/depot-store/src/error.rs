@@ -48,6 +48,7 @@ s3_error_codes! {
     InvalidChunkSizeError => StatusCode::BAD_REQUEST, "Only the last chunk is allowed to have a size less than 8192 bytes";
     InvalidDigest => StatusCode::BAD_REQUEST, "The Content-MD5 you specified is not valid.";
     InvalidLocationConstraint => StatusCode::BAD_REQUEST, "The specified location constraint is not valid.";
+    InvalidPolicyDocument => StatusCode::BAD_REQUEST, "The content of the form does not meet the conditions specified in the policy document.";
     InvalidPart => StatusCode::BAD_REQUEST, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.";
     InvalidPartOrder => StatusCode::BAD_REQUEST, "The list of parts was not in ascending order. The parts list must be specified in order by part number.";
     InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE, "The requested range is not satisfiable";

@@ -176,6 +176,17 @@ impl S3Service {
             Err(error) => return (Err(error), "Unknown"),
         };
         let operation = endpoint.name();
+        if endpoint == crate::router::Endpoint::PostObject {
+            // A form upload carries its own signature, over its policy, inside the body.
+            let outcome = async {
+                let bucket = bucket.ok_or_else(|| s3_error!(MethodNotAllowed))?;
+                let check = PayloadCheck::unsigned(PayloadMode::Unsigned, &parts.headers)?;
+                let (stream, _) = crate::body::payload_stream(VerifiedBody::new(body, check));
+                ops::post::post_object(&self.inner.engine, &bucket, &parts.headers, stream).await
+            }
+            .await;
+            return (outcome, operation);
+        }
         let outcome = async {
             let params = Params::parse(parts.uri.query().unwrap_or(""));
             let (principal, payload) = self.authenticate(&parts, &params, bucket.as_ref()).await?;
@@ -283,7 +294,8 @@ impl S3Service {
     }
 }
 
-/// The V2 canonical resource: `/bucket` plus the raw path, whatever the addressing style.
+/// The V2 canonical resource: `/bucket` plus the raw path, whatever the addressing style; a
+/// request to the bucket itself signs `/bucket/`, as botocore and s3cmd do.
 fn v2_resource(
     bucket: Option<&BucketName>,
     raw_path: &str,
@@ -294,9 +306,9 @@ fn v2_resource(
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    let virtual_hosted = bucket.is_some() && addressing.is_virtual_host(host);
     match bucket {
-        Some(bucket) if virtual_hosted => format!("/{bucket}{raw_path}"),
+        Some(bucket) if addressing.is_virtual_host(host) => format!("/{bucket}{raw_path}"),
+        Some(bucket) if raw_path == format!("/{bucket}") => format!("/{bucket}/"),
         _ => raw_path.to_owned(),
     }
 }

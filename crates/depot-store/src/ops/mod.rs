@@ -4,6 +4,7 @@ mod bucket;
 mod list;
 mod multipart;
 mod object;
+pub(crate) mod post;
 
 use depot_sigv4::{BoxError, VerifiedBody};
 use http::Response;
