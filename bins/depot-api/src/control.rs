@@ -6,9 +6,32 @@ use depot_engine::Engine;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
+use metrics_exporter_prometheus::PrometheusHandle;
 
-/// Routes one control-plane request.
-pub(crate) async fn route<B>(request: &Request<B>, engine: &Engine) -> Response<Full<Bytes>> {
+/// What the control plane serves from.
+#[derive(Clone)]
+pub(crate) struct Control {
+    pub(crate) engine: Engine,
+    pub(crate) metrics: PrometheusHandle,
+}
+
+impl Control {
+    /// Routes one control-plane request.
+    pub(crate) async fn route<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
+        if (request.method(), request.uri().path()) == (&Method::GET, "/metrics") {
+            let mut response = Response::new(Full::new(Bytes::from(self.metrics.render())));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            return response;
+        }
+        route(request, &self.engine).await
+    }
+}
+
+/// Routes one control-plane request that needs only the engine.
+async fn route<B>(request: &Request<B>, engine: &Engine) -> Response<Full<Bytes>> {
     match (request.method(), request.uri().path()) {
         // Liveness: the process is up and serving.
         (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),

@@ -20,6 +20,7 @@ use tracing::{info, warn};
 use depot_domain::Email;
 use depot_engine::{Engine, EngineConfig};
 use depot_store::{Addressing, S3Service, StoreConfig};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::config::{Cli, Config};
 
@@ -52,6 +53,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
 
+    let metrics = install_metrics()?;
     let engine = open_engine(&config).await?;
     let s3 = S3Service::new(
         engine.clone(),
@@ -88,10 +90,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
         let s3 = s3.clone();
         async move { Ok::<_, Infallible>(s3.handle(request).await) }
     });
-    let control_engine = engine.clone();
+    let control = control::Control {
+        engine: engine.clone(),
+        metrics,
+    };
     let control_service = service_fn(move |request| {
-        let engine = control_engine.clone();
-        async move { Ok::<_, Infallible>(control::route(&request, &engine).await) }
+        let control = control.clone();
+        async move { Ok::<_, Infallible>(control.route(&request).await) }
     });
     let sweeper = tokio::spawn(sweep_periodically(engine.clone()));
     let graceful = GracefulShutdown::new();
@@ -117,6 +122,23 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     sweeper.abort();
     Ok(())
+}
+
+/// Installs the Prometheus recorder that `/metrics` renders. Latency buckets span a cached
+/// small GET (sub-millisecond) to a multi-gigabyte transfer.
+fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+    const LATENCY_BUCKETS: &[f64] = &[
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        60.0, 300.0,
+    ];
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(depot_store::telemetry::REQUEST_DURATION.to_owned()),
+            LATENCY_BUCKETS,
+        )
+        .context("configuring metrics")?
+        .install_recorder()
+        .context("installing the metrics recorder")
 }
 
 /// The email of the root user Depot creates on first start.

@@ -14,7 +14,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 /// How long a client may take to send request headers: bounds what a slow or idle peer can
 /// hold, so a stalled client cannot pin a connection forever.
@@ -123,7 +123,9 @@ where
                         .headers()
                         .get("x-amz-request-id")
                         .and_then(|v| v.to_str().ok());
-                    info!(
+                    // The S3 service logs each request in full (operation, bucket, bytes) when its
+                    // body ends; this line is for tracing connections.
+                    debug!(
                         listener,
                         %peer,
                         %method,

@@ -246,6 +246,16 @@ async fn serves_both_listeners_and_stops_on_sigterm() -> anyhow::Result<()> {
     assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
     assert!(std::str::from_utf8(&invalid.body)?.contains("<Code>InvalidBucketName</Code>"));
 
+    // Every S3 request above is counted, by operation and status.
+    let metrics = send(server.control, Method::GET, "/metrics").await?;
+    assert_eq!(metrics.status, StatusCode::OK);
+    let metrics = std::str::from_utf8(&metrics.body)?;
+    assert!(
+        metrics.contains(r#"depot_s3_requests_total{operation="CreateBucket",status="403"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("depot_s3_request_duration_seconds_bucket"), "{metrics}");
+
     // An idle keep-alive connection must not hold shutdown up until the timeout (5 s here):
     // graceful shutdown closes connections that have no request in flight.
     let stream = TcpStream::connect(server.control).await?;

@@ -19,6 +19,7 @@ pub mod headers;
 mod ops;
 pub mod router;
 mod service;
+pub mod telemetry;
 pub mod xml;
 
 pub use body::ResponseBody;

@@ -10,11 +10,13 @@ use depot_engine::Engine;
 use depot_sigv4::{BoxError, PayloadCheck, PayloadMode, VerifiedBody, Verifier};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
+use http_body_util::BodyExt;
 use rand::Rng;
 
 use crate::auth::v2::V2Auth;
 use crate::body::{ResponseBody, empty, full};
 use crate::router::{Addressing, Params, Route, route};
+use crate::telemetry::{LoggedBody, RequestRecord};
 use crate::{S3Error, S3Result, ops, s3_error};
 
 /// The largest object a single PUT may create: 5 GiB, as S3.
@@ -122,7 +124,14 @@ impl S3Service {
         let request_id = request_id();
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let (outcome, operation) = self.dispatch(request).await;
+        let bytes_in = request
+            .headers()
+            .get("x-amz-decoded-content-length")
+            .or_else(|| request.headers().get(http::header::CONTENT_LENGTH))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let (outcome, operation, bucket) = self.dispatch(request).await;
         let mut response = match outcome {
             Ok(response) => response,
             Err(error) => error_response(&error, &method, &path, &request_id),
@@ -133,21 +142,26 @@ impl S3Service {
             headers.insert("x-amz-id-2", value);
         }
         headers.insert(http::header::SERVER, HeaderValue::from_static("Depot"));
-        tracing::info!(
-            request_id = %request_id,
+        let record = RequestRecord {
+            request_id,
             operation,
-            method = %method,
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "s3 request"
-        );
-        response
+            bucket,
+            method,
+            status: response.status().as_u16(),
+            bytes_in,
+            started,
+        };
+        response.map(|body| LoggedBody::new(body, record).boxed_unsync())
     }
 
     async fn dispatch<B>(
         &self,
         request: Request<B>,
-    ) -> (S3Result<Response<ResponseBody>>, &'static str)
+    ) -> (
+        S3Result<Response<ResponseBody>>,
+        &'static str,
+        Option<String>,
+    )
     where
         B: Body + Send + Unpin + 'static,
         B::Data: bytes::Buf + Send,
@@ -173,9 +187,10 @@ impl S3Service {
             &parts.headers,
         ) {
             Ok(route) => route,
-            Err(error) => return (Err(error), "Unknown"),
+            Err(error) => return (Err(error), "Unknown", None),
         };
         let operation = endpoint.name();
+        let bucket_name = bucket.as_ref().map(ToString::to_string);
         if endpoint == crate::router::Endpoint::PostObject {
             // A form upload carries its own signature, over its policy, inside the body.
             let outcome = async {
@@ -185,7 +200,7 @@ impl S3Service {
                 ops::post::post_object(&self.inner.engine, &bucket, &parts.headers, stream).await
             }
             .await;
-            return (outcome, operation);
+            return (outcome, operation, bucket_name);
         }
         let outcome = async {
             let params = Params::parse(parts.uri.query().unwrap_or(""));
@@ -204,7 +219,7 @@ impl S3Service {
             ops::dispatch(&ctx, endpoint, body).await
         }
         .await;
-        (outcome, operation)
+        (outcome, operation, bucket_name)
     }
 
     /// Verifies the request's signature (V4 or V2) and finds its principal.

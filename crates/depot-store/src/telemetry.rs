@@ -1,0 +1,125 @@
+//! One log line and one set of metrics per request, written when the response body has been
+//! sent (or abandoned), so they carry the bytes really sent and the whole duration.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use depot_sigv4::BoxError;
+use http_body::{Body, Frame, SizeHint};
+
+use crate::body::ResponseBody;
+
+/// Metric names, Prometheus style.
+pub const REQUESTS_TOTAL: &str = "depot_s3_requests_total";
+/// Seconds from request to the end of the response body, by operation.
+pub const REQUEST_DURATION: &str = "depot_s3_request_duration_seconds";
+/// Request payload bytes received.
+pub const BYTES_IN: &str = "depot_s3_bytes_in_total";
+/// Response body bytes sent.
+pub const BYTES_OUT: &str = "depot_s3_bytes_out_total";
+
+/// What is known of a request when its response starts.
+#[derive(Debug)]
+pub(crate) struct RequestRecord {
+    pub(crate) request_id: String,
+    pub(crate) operation: &'static str,
+    pub(crate) bucket: Option<String>,
+    pub(crate) method: http::Method,
+    pub(crate) status: u16,
+    pub(crate) bytes_in: u64,
+    pub(crate) started: Instant,
+}
+
+impl RequestRecord {
+    fn finish(self, bytes_out: u64, completed: bool) {
+        let elapsed = self.started.elapsed();
+        let status = self.status.to_string();
+        metrics::counter!(REQUESTS_TOTAL, "operation" => self.operation, "status" => status)
+            .increment(1);
+        metrics::histogram!(REQUEST_DURATION, "operation" => self.operation)
+            .record(elapsed.as_secs_f64());
+        metrics::counter!(BYTES_IN).increment(self.bytes_in);
+        metrics::counter!(BYTES_OUT).increment(bytes_out);
+        tracing::info!(
+            request_id = %self.request_id,
+            operation = self.operation,
+            bucket = self.bucket.as_deref().unwrap_or(""),
+            method = %self.method,
+            status = self.status,
+            bytes_in = self.bytes_in,
+            bytes_out,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            completed,
+            "s3 request"
+        );
+    }
+}
+
+/// A response body that counts what it sends and reports the request when it ends.
+pub(crate) struct LoggedBody {
+    inner: ResponseBody,
+    record: Option<RequestRecord>,
+    bytes_out: u64,
+}
+
+impl LoggedBody {
+    pub(crate) fn new(inner: ResponseBody, record: RequestRecord) -> Self {
+        Self {
+            inner,
+            record: Some(record),
+            bytes_out: 0,
+        }
+    }
+
+    fn finish(&mut self, completed: bool) {
+        if let Some(record) = self.record.take() {
+            record.finish(self.bytes_out, completed);
+        }
+    }
+}
+
+impl Body for LoggedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.bytes_out += data.len() as u64;
+                }
+                if this.inner.is_end_stream() {
+                    this.finish(true);
+                }
+            }
+            Poll::Ready(None) => this.finish(true),
+            Poll::Ready(Some(Err(_))) => this.finish(false),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        // A body dropped before its end: the client went away, or it was never polled (HEAD,
+        // empty bodies the server does not poll).
+        let completed = self.inner.is_end_stream();
+        self.finish(completed);
+    }
+}
