@@ -254,7 +254,10 @@ async fn serves_both_listeners_and_stops_on_sigterm() -> anyhow::Result<()> {
         metrics.contains(r#"depot_s3_requests_total{operation="CreateBucket",status="403"} 1"#),
         "{metrics}"
     );
-    assert!(metrics.contains("depot_s3_request_duration_seconds_bucket"), "{metrics}");
+    assert!(
+        metrics.contains("depot_s3_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
 
     // An idle keep-alive connection must not hold shutdown up until the timeout (5 s here):
     // graceful shutdown closes connections that have no request in flight.

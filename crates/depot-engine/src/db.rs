@@ -4,20 +4,25 @@
 //! # Why retry instead of lock
 //!
 //! Writes that race on one key (two PUTs, a PUT and a DELETE) are serialised by the database
-//! itself: the unique index on `(bucket_id, key)` and row locks (`SELECT … FOR UPDATE` on
-//! PostgreSQL; SQLite takes its single write lock at `BEGIN IMMEDIATE`). The loser of an
-//! insert race gets a unique violation, which aborts its transaction, so the whole
-//! transaction runs again and now sees the winner's row — and answers `PreconditionFailed`
-//! for `If-None-Match: *`, or replaces it for a plain PUT. Deadlocks, serialisation failures
-//! and SQLite's "database is busy" are retried the same way. Nothing is decided from a read
-//! made outside the transaction that writes.
+//! itself. SQLite takes its single write lock at `BEGIN IMMEDIATE`. PostgreSQL writers of
+//! one key queue on a transaction-scoped advisory lock named after the key
+//! ([`lock_name`]) — a row lock would not do, because an overwrite replaces the row and a
+//! waiter on the old row would wake to find nothing — and once through, each sees the
+//! previous writer's committed row. The unique index on `(bucket_id, key)` stays the last
+//! word: should two inserts ever meet, the loser's unique violation aborts its transaction
+//! and the whole transaction runs again, now seeing the winner's row (and answering
+//! `PreconditionFailed` for `If-None-Match: *`). Deadlocks, serialisation failures and
+//! SQLite's "database is busy" are retried the same way. Nothing is decided from a read made
+//! outside the transaction that writes.
 
 use std::time::Duration;
 
+use md5::{Digest, Md5};
 use rand::Rng;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, RuntimeErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, RuntimeErr, SqlErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 
 use crate::error::EngineError;
@@ -101,6 +106,38 @@ pub(crate) async fn backoff(attempt: u32) {
     let ceiling_ms = 2u64.saturating_pow(attempt.min(8));
     let pause = rand::thread_rng().gen_range(1..=ceiling_ms.max(2));
     tokio::time::sleep(Duration::from_millis(pause)).await;
+}
+
+/// Holds, until the transaction ends, a PostgreSQL advisory lock named by `parts` (a
+/// namespace, then identifying values), so transactions writing the same thing queue
+/// instead of colliding. A no-op on SQLite, whose write transactions are serial already.
+///
+/// The name is the first 64 bits of an MD5 over the length-prefixed parts: stable across
+/// nodes and releases (unlike `std`'s hasher); two names that collide only make unrelated
+/// writes wait for each other.
+pub(crate) async fn lock_name(
+    connection: &impl ConnectionTrait,
+    parts: &[&[u8]],
+) -> Result<(), DbErr> {
+    if !is_postgres(connection) {
+        return Ok(());
+    }
+    let mut hasher = Md5::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    let digest = hasher.finalize();
+    let mut name = [0u8; 8];
+    name.copy_from_slice(&digest[..8]);
+    connection
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [i64::from_be_bytes(name).into()],
+        ))
+        .await?;
+    Ok(())
 }
 
 /// Whether `connection` is PostgreSQL, where row locks are worth asking for.

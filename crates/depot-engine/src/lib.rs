@@ -15,10 +15,12 @@
 //!
 //! # The database decides races
 //!
-//! Conditional writes are decided inside the transaction by the unique index on
-//! `(bucket_id, key)` and by row locks (`FOR UPDATE` / `FOR KEY SHARE` on PostgreSQL,
-//! `BEGIN IMMEDIATE` on SQLite), never by a read made beforehand; a transaction that loses a
-//! race is run again and sees the winner. Sixteen `If-None-Match: *` writers of one key
+//! Conditional writes are decided inside the writing transaction, never by a read made
+//! beforehand. On SQLite, `BEGIN IMMEDIATE` makes write transactions serial. On PostgreSQL,
+//! writers of one key queue on an advisory lock named after it, object writers hold
+//! `FOR KEY SHARE` on their bucket's row (so a bucket cannot be deleted under them), and the
+//! unique index on `(bucket_id, key)` is the backstop: a transaction that loses a race
+//! anyway is run again and sees the winner. Sixteen `If-None-Match: *` writers of one key
 //! produce exactly one object. Bucket counters are updated in the same transaction with
 //! `SET n = n + delta`, so they are exact.
 //!

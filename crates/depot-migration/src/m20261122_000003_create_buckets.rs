@@ -36,7 +36,8 @@ impl MigrationTrait for Migration {
                     // No foreign key to `users`: a bucket outlives questions about its
                     // owner's account (ostor deletes users only once they own nothing).
                     .col(ColumnDef::new(Buckets::OwnerId).string_len(16).not_null())
-                    .col(ColumnDef::new(Buckets::Location).string_len(64).not_null())
+                    // Text, not a bounded string: PostgreSQL would reject what SQLite accepts.
+                    .col(ColumnDef::new(Buckets::Location).text().not_null())
                     .col(
                         ColumnDef::new(Buckets::CreatedAt)
                             .timestamp_with_time_zone()

@@ -65,13 +65,9 @@ impl MigrationTrait for Migration {
                     // A JSON object of `x-amz-meta-*` names (lowercase, prefix removed) to
                     // values; text rather than a JSON type so both databases agree.
                     .col(ColumnDef::new(Objects::UserMetadata).text().not_null())
-                    .col(
-                        ColumnDef::new(Objects::ChecksumAlgorithm)
-                            .string_len(16)
-                            .null(),
-                    )
+                    .col(ColumnDef::new(Objects::ChecksumAlgorithm).text().null())
                     .col(ColumnDef::new(Objects::ChecksumValue).text().null())
-                    .col(ColumnDef::new(Objects::StorageClass).string_len(32).null())
+                    .col(ColumnDef::new(Objects::StorageClass).text().null())
                     .col(
                         ColumnDef::new(Objects::LastModified)
                             .timestamp_with_time_zone()

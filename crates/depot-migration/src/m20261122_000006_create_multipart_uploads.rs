@@ -88,14 +88,10 @@ impl MigrationTrait for Migration {
                     )
                     .col(
                         ColumnDef::new(MultipartUploads::ChecksumAlgorithm)
-                            .string_len(16)
+                            .text()
                             .null(),
                     )
-                    .col(
-                        ColumnDef::new(MultipartUploads::StorageClass)
-                            .string_len(32)
-                            .null(),
-                    )
+                    .col(ColumnDef::new(MultipartUploads::StorageClass).text().null())
                     .foreign_key(
                         ForeignKey::create()
                             .name("multipart_uploads_bucket_id_fkey")

@@ -166,10 +166,9 @@ impl<B> VerifiedBody<B> {
     /// Runs the end-of-body checks and builds the trailers frame to yield, if any.
     fn on_end(&mut self) -> Result<Option<HeaderMap>, SigV4Error> {
         if let (Some(hasher), PayloadMode::Sha256(expected)) = (self.sha256.take(), self.check.mode)
+            && hasher.finalize().as_slice() != expected
         {
-            if hasher.finalize().as_slice() != expected {
-                return Err(SigV4Error::PayloadHashMismatch);
-            }
+            return Err(SigV4Error::PayloadHashMismatch);
         }
         let mut client_trailers: &[(String, String)] = &[];
         if let Some(decoder) = &self.check.decoder {

@@ -180,19 +180,19 @@ pub fn evaluate_preconditions(
         if !etag_matches(list, etag) {
             return Precondition::Failed;
         }
-    } else if let Some(since) = header("if-unmodified-since").and_then(http_date) {
-        if modified > since.timestamp() {
-            return Precondition::Failed;
-        }
+    } else if let Some(since) = header("if-unmodified-since").and_then(http_date)
+        && modified > since.timestamp()
+    {
+        return Precondition::Failed;
     }
     if let Some(list) = header("if-none-match") {
         if etag_matches(list, etag) {
             return Precondition::NotModified;
         }
-    } else if let Some(since) = header("if-modified-since").and_then(http_date) {
-        if modified <= since.timestamp() {
-            return Precondition::NotModified;
-        }
+    } else if let Some(since) = header("if-modified-since").and_then(http_date)
+        && modified <= since.timestamp()
+    {
+        return Precondition::NotModified;
     }
     Precondition::Proceed
 }

@@ -398,10 +398,18 @@ impl From<depot_engine::EngineError> for S3Error {
             E::InvalidArgument(message) => {
                 S3Error::with_message(crate::S3ErrorCode::InvalidArgument, message)
             }
+            E::InvalidRange => s3_error!(InvalidRange),
             E::Body(source) => crate::body::body_error(source),
             other => {
                 // The source stays in the log; the client learns only that it was our fault.
-                tracing::error!(error = %other, "engine failure");
+                let mut chain = other.to_string();
+                let mut source = std::error::Error::source(&other);
+                while let Some(cause) = source {
+                    chain.push_str(": ");
+                    chain.push_str(&cause.to_string());
+                    source = cause.source();
+                }
+                tracing::error!(error = %chain, "engine failure");
                 s3_error!(InternalError)
             }
         }

@@ -16,7 +16,7 @@ use sea_orm::sea_query::LockType;
 
 use super::objects::{bare_etag, write_object_in};
 use crate::blob::BlobId;
-use crate::db::write_txn;
+use crate::db::{lock_name, write_txn};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::repo::objects::{NewObject, Segment};
@@ -170,7 +170,7 @@ impl Engine {
             .map(|(number, etag)| (*number, bare_etag(etag)))
             .collect();
         let last_modified = now();
-        let (info, unreferenced) = write_txn!(self.db(), |txn| complete_in(
+        let completed = write_txn!(self.db(), |txn| complete_in(
             &txn,
             bucket,
             key,
@@ -179,9 +179,26 @@ impl Engine {
             &condition,
             last_modified
         )
-        .await)?;
-        self.remove_blobs(unreferenced).await;
-        Ok(info)
+        .await);
+        match completed {
+            Ok((info, unreferenced)) => {
+                self.remove_blobs(unreferenced).await;
+                Ok(info)
+            }
+            // SDKs retry CompleteMultipartUpload after a lost response; S3 answers the retry
+            // with the object the first attempt made. The parts are gone by then, but the
+            // listed ETags determine the multipart ETag, so the object can be recognised.
+            Err(EngineError::NoSuchUpload) => match self.head_object(bucket, key).await {
+                Ok(info)
+                    if info.part_count == Some(listed.len() as u32)
+                        && Some(&info.etag) == multipart_etag(&listed).as_ref() =>
+                {
+                    Ok(info)
+                }
+                _ => Err(EngineError::NoSuchUpload),
+            },
+            Err(error) => Err(error),
+        }
     }
 
     /// Aborts the upload and removes its parts at once.
@@ -292,6 +309,21 @@ fn new_upload_id(initiated_micros: i64) -> String {
     format!("{:016x}{:016x}", initiated_micros.max(0), OsRng.next_u64())
 }
 
+/// The ETag an upload completed from these (part number, bare ETag) pairs has: the MD5 of
+/// the parts' binary MD5s, then `-<count>`. `None` if an ETag is not an MD5 in hex.
+fn multipart_etag(listed: &[(u16, &str)]) -> Option<String> {
+    let mut md5_of_md5s = Md5::new();
+    for (_, etag) in listed {
+        let binary = hex::decode(etag).ok().filter(|bytes| bytes.len() == 16)?;
+        md5_of_md5s.update(binary);
+    }
+    Some(format!(
+        "{}-{}",
+        hex::encode(md5_of_md5s.finalize()),
+        listed.len()
+    ))
+}
+
 /// `upload`, if it exists and belongs to this bucket and key: an upload id used with another
 /// key is S3 `NoSuchUpload`, not a way to reach someone else's upload.
 fn matching_upload(
@@ -317,6 +349,16 @@ async fn record_part_in(
     // `Share`: parts of one upload go in side by side, but not while it completes or aborts.
     let upload = uploads::find(txn, upload_id, Some(LockType::Share)).await?;
     matching_upload(upload, bucket_info.id, key)?;
+    // Uploads of the same part number queue here rather than collide on the primary key.
+    lock_name(
+        txn,
+        &[
+            b"part",
+            upload_id.as_bytes(),
+            &part.part_number.to_be_bytes(),
+        ],
+    )
+    .await?;
     let replaced = uploads::find_part_for_update(txn, upload_id, part.part_number).await?;
     if replaced.is_some() {
         uploads::delete_part(txn, upload_id, part.part_number).await?;
@@ -356,17 +398,12 @@ async fn complete_in(
         chosen.push(part);
     }
     let mut segments = Vec::with_capacity(chosen.len());
-    let mut md5_of_md5s = Md5::new();
     let mut size = 0u64;
     for (index, part) in chosen.iter().enumerate() {
-        let number = part.info.part_number;
         let is_last = index + 1 == chosen.len();
         if !is_last && part.info.size < MIN_PART_SIZE {
             return Err(EngineError::EntityTooSmall);
         }
-        let binary_md5 = hex::decode(&part.info.etag)
-            .map_err(|_| corrupt(format!("part {number} has a non-hex ETag")))?;
-        md5_of_md5s.update(&binary_md5);
         size = size
             .checked_add(part.info.size)
             .ok_or_else(|| EngineError::InvalidArgument("object too large".to_owned()))?;
@@ -375,7 +412,8 @@ async fn complete_in(
             size: part.info.size,
         });
     }
-    let etag = format!("{}-{}", hex::encode(md5_of_md5s.finalize()), listed.len());
+    // The listed ETags equal the stored ones (checked above), which the engine wrote as hex.
+    let etag = multipart_etag(listed).ok_or_else(|| corrupt("a part has a non-hex ETag"))?;
     // The upload kept only the checksum algorithm; a whole-object value would be a
     // composite of the parts' checksums, which the engine does not compute.
     let attrs = ObjectAttributes {

@@ -8,7 +8,7 @@ use sea_orm::DatabaseTransaction;
 use sea_orm::sea_query::LockType;
 
 use crate::blob::BlobId;
-use crate::db::{is_postgres, write_txn};
+use crate::db::{lock_name, write_txn};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::reader::ObjectReader;
@@ -123,6 +123,7 @@ impl Engine {
     ) -> Result<bool, EngineError> {
         let removed = write_txn!(self.db(), |txn| async {
             let bucket_info = buckets::get(&txn, bucket, Some(LockType::KeyShare)).await?;
+            lock_key(&txn, bucket_info.id, key).await?;
             let Some(existing) = objects::find(&txn, bucket_info.id, bucket, key, true).await?
             else {
                 return Ok(None);
@@ -219,14 +220,8 @@ pub(crate) async fn write_object_in(
     segments: &[Segment],
     condition: &WriteCondition,
 ) -> Result<(ObjectInfo, Vec<BlobId>), EngineError> {
-    let mut existing = objects::find(txn, bucket.id, &bucket.name, key, true).await?;
-    if existing.is_none() && matches!(condition, WriteCondition::IfMatch(_)) && is_postgres(txn) {
-        // Under READ COMMITTED a row lock that waited on a concurrent overwrite finds the old
-        // row deleted and returns nothing, although the overwrite's new row now exists. A
-        // fresh statement sees it; without this, `If-Match` could fail for an object that
-        // does match.
-        existing = objects::find(txn, bucket.id, &bucket.name, key, true).await?;
-    }
+    lock_key(txn, bucket.id, key).await?;
+    let existing = objects::find(txn, bucket.id, &bucket.name, key, true).await?;
     check_condition(
         existing.as_ref().map(|found| found.info.etag.as_str()),
         condition,
@@ -253,6 +248,22 @@ pub(crate) async fn write_object_in(
         version_id: None,
     };
     Ok((info, replaced))
+}
+
+/// Queues this transaction behind any other writing `key` (PostgreSQL; see `db`). An
+/// overwrite deletes the old row and inserts a new one, so a lock on the row itself would
+/// let a waiter wake to "no such row" while the new one exists.
+async fn lock_key(
+    txn: &DatabaseTransaction,
+    bucket_id: i64,
+    key: &ObjectKey,
+) -> Result<(), EngineError> {
+    lock_name(
+        txn,
+        &[b"object", &bucket_id.to_be_bytes(), key.as_str().as_bytes()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Whether a write may proceed, given the ETag of the object it would replace.

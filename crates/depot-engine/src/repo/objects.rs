@@ -129,8 +129,9 @@ fn from_model(bucket: &BucketName, model: objects::Model) -> Result<StoredObject
     })
 }
 
-/// The object under `key`; with `lock_for_update`, its row is locked until the transaction
-/// ends (PostgreSQL), so a racing writer of the same key waits and then sees this one's result.
+/// The object under `key`; with `lock_for_update`, its row is also locked until the
+/// transaction ends (PostgreSQL). Writers of one key are queued by the per-key advisory lock
+/// first (see `db`): the row lock alone cannot, since an overwrite replaces the row.
 pub(crate) async fn find(
     connection: &impl ConnectionTrait,
     bucket_id: i64,

@@ -62,6 +62,17 @@ engine_tests! {
             engine.list_parts(&b, &key("movie"), &upload, 0, 10).await,
             Err(EngineError::NoSuchUpload)
         ), "a completed upload is gone");
+        // A retried completion (the first response was lost) gets the same object back...
+        let retried = engine
+            .complete_multipart_upload(&b, &key("movie"), &upload, &[(1, p1.etag.clone()), (3, p3.etag.clone()), (7, p7.etag.clone())], WriteCondition::None)
+            .await
+            .expect("a retry of the completion succeeds");
+        assert_eq!(retried, info);
+        // ...but not for different parts.
+        assert!(matches!(
+            engine.complete_multipart_upload(&b, &key("movie"), &upload, &[(1, p1.etag.clone())], WriteCondition::None).await,
+            Err(EngineError::NoSuchUpload)
+        ));
         let counters = engine.bucket(&b).await.expect("bucket");
         assert_eq!((counters.object_count, counters.bytes_used), (1, whole.len() as u64));
     }
@@ -139,6 +150,30 @@ engine_tests! {
             Err(EngineError::NoSuchUpload)
         ));
         assert_eq!(blob_count(&harness), 0, "a part for a gone upload leaves no blob");
+    }
+
+    async fn racing_uploads_of_one_part_number(harness) {
+        let engine = &harness.engine;
+        let (owner, b) = user_and_bucket(engine, "mp-race").await;
+        let upload = engine.create_multipart_upload(&b, &key("obj"), owner, ObjectAttributes::default()).await.expect("upload");
+        let mut tasks = Vec::new();
+        for writer in 0u8..12 {
+            let engine = engine.clone();
+            let b = b.clone();
+            let upload = upload.clone();
+            tasks.push(tokio::spawn(async move {
+                let blob = stage(&engine, &pattern(1000, writer)).await;
+                engine.upload_part(&b, &key("obj"), &upload, 1, blob, None).await.expect("every upload of a part succeeds")
+            }));
+        }
+        let mut etags = Vec::new();
+        for task in tasks {
+            etags.push(task.await.expect("task").etag);
+        }
+        let page = engine.list_parts(&b, &key("obj"), &upload, 0, 10).await.expect("parts");
+        assert_eq!(page.parts.len(), 1);
+        assert!(etags.contains(&page.parts[0].etag));
+        assert_eq!(blob_count(&harness), 1, "the replaced parts' blobs are gone");
     }
 
     async fn list_parts_pages(harness) {

@@ -114,10 +114,10 @@ pub(crate) async fn list_objects(ctx: &Ctx<'_>, v2: bool) -> S3Result<Response<R
             xml.element("StartAfter", &encoding.apply(start_after));
         }
         xml.optional("ContinuationToken", continuation);
-        if page.is_truncated {
-            if let Some(next) = &page.next_start_after {
-                xml.element("NextContinuationToken", &TOKEN.encode(next));
-            }
+        if page.is_truncated
+            && let Some(next) = &page.next_start_after
+        {
+            xml.element("NextContinuationToken", &TOKEN.encode(next));
         }
         xml.element(
             "KeyCount",
@@ -129,10 +129,11 @@ pub(crate) async fn list_objects(ctx: &Ctx<'_>, v2: bool) -> S3Result<Response<R
             &encoding.apply(ctx.params.get("marker").unwrap_or("")),
         );
         // S3 sends NextMarker only with a delimiter; without one the last key is the marker.
-        if page.is_truncated && delimiter.is_some() {
-            if let Some(next) = &page.next_start_after {
-                xml.element("NextMarker", &encoding.apply(next));
-            }
+        if page.is_truncated
+            && delimiter.is_some()
+            && let Some(next) = &page.next_start_after
+        {
+            xml.element("NextMarker", &encoding.apply(next));
         }
     }
     xml.element("MaxKeys", &max_keys.to_string());
@@ -210,11 +211,11 @@ pub(crate) async fn list_object_versions(ctx: &Ctx<'_>) -> S3Result<Response<Res
             "VersionIdMarker",
             ctx.params.get("version-id-marker").unwrap_or(""),
         );
-    if page.is_truncated {
-        if let Some(next) = &page.next_start_after {
-            xml.element("NextKeyMarker", &encoding.apply(next))
-                .element("NextVersionIdMarker", "null");
-        }
+    if page.is_truncated
+        && let Some(next) = &page.next_start_after
+    {
+        xml.element("NextKeyMarker", &encoding.apply(next))
+            .element("NextVersionIdMarker", "null");
     }
     xml.element("MaxKeys", &max_keys.to_string());
     if let Some(delimiter) = &delimiter {

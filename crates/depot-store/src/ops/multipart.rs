@@ -76,15 +76,15 @@ where
     if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", part.etag)) {
         response.headers_mut().insert(http::header::ETAG, value);
     }
-    if let Some((algorithm, value)) = checksum {
-        if let (Some(algorithm), Ok(value)) = (
+    if let Some((algorithm, value)) = checksum
+        && let (Some(algorithm), Ok(value)) = (
             ChecksumAlgorithm::from_name(&algorithm),
             HeaderValue::from_str(&value),
-        ) {
-            response
-                .headers_mut()
-                .insert(algorithm.header_name(), value);
-        }
+        )
+    {
+        response
+            .headers_mut()
+            .insert(algorithm.header_name(), value);
     }
     Ok(response)
 }

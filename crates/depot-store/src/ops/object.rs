@@ -115,10 +115,10 @@ where
     let expected_md5 = content_md5(&ctx.headers)?;
     let (stream, trailers) = payload_stream(body);
     let staged = ctx.engine.stage(stream, max_size).await?;
-    if let Some(declared) = declared_size(&ctx.headers) {
-        if staged.size < declared {
-            return Err(s3_error!(IncompleteBody));
-        }
+    if let Some(declared) = declared_size(&ctx.headers)
+        && staged.size < declared
+    {
+        return Err(s3_error!(IncompleteBody));
     }
     if expected_md5.is_some_and(|md5| md5 != staged.md5) {
         return Err(s3_error!(BadDigest));
@@ -157,10 +157,10 @@ where
     let mut response = status_response(StatusCode::OK);
     let headers = response.headers_mut();
     insert(headers, "etag", &quoted(&info.etag));
-    if let Some((algorithm, value)) = checksum {
-        if let Some(algorithm) = ChecksumAlgorithm::from_name(&algorithm) {
-            insert(headers, algorithm.header_name(), &value);
-        }
+    if let Some((algorithm, value)) = checksum
+        && let Some(algorithm) = ChecksumAlgorithm::from_name(&algorithm)
+    {
+        insert(headers, algorithm.header_name(), &value);
     }
     Ok(response)
 }
@@ -270,12 +270,12 @@ pub(crate) async fn get_object(ctx: &Ctx<'_>, head: bool) -> S3Result<Response<R
     let headers = response.headers_mut();
     let checksum_mode = text(&ctx.headers, "x-amz-checksum-mode")
         .is_some_and(|m| m.eq_ignore_ascii_case("ENABLED"));
-    if checksum_mode && range.is_none() {
-        if let Some((algorithm, value)) = &info.attrs.checksum {
-            if let Some(algorithm) = ChecksumAlgorithm::from_name(algorithm) {
-                insert(headers, algorithm.header_name(), value);
-            }
-        }
+    if checksum_mode
+        && range.is_none()
+        && let Some((algorithm, value)) = &info.attrs.checksum
+        && let Some(algorithm) = ChecksumAlgorithm::from_name(algorithm)
+    {
+        insert(headers, algorithm.header_name(), value);
     }
     if !head {
         for (param, header) in RESPONSE_OVERRIDES {
@@ -342,10 +342,10 @@ where
     }
     // 1000 keys of up to 1024 bytes, escaped, fit in 8 MiB.
     let document = read_limited(body, 8 << 20).await?;
-    if let Some(expected) = content_md5(&ctx.headers)? {
-        if Md5::digest(&document).as_slice() != expected {
-            return Err(s3_error!(BadDigest));
-        }
+    if let Some(expected) = content_md5(&ctx.headers)?
+        && Md5::digest(&document).as_slice() != expected
+    {
+        return Err(s3_error!(BadDigest));
     }
     let delete: Delete = parse(&document)?;
     if delete.objects.is_empty() || delete.objects.len() > MAX_DELETE_KEYS {

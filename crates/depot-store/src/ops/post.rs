@@ -130,14 +130,14 @@ where
         }
         other => other?,
     };
-    if let Some((min, _)) = length_range {
-        if staged.size < min {
-            return Err(s3_error!(
-                EntityTooSmall,
-                "Your proposed upload is smaller than the minimum allowed size"
-            )
-            .detail("MinSizeAllowed", min.to_string()));
-        }
+    if let Some((min, _)) = length_range
+        && staged.size < min
+    {
+        return Err(s3_error!(
+            EntityTooSmall,
+            "Your proposed upload is smaller than the minimum allowed size"
+        )
+        .detail("MinSizeAllowed", min.to_string()));
     }
     let attrs = attributes(&fields)?;
     let info = engine
@@ -148,16 +148,15 @@ where
     if let Some(redirect) = fields
         .get("success_action_redirect")
         .or_else(|| fields.get("redirect"))
+        && let Ok(mut url) = url_with_result(redirect, bucket, &key_text, &etag)
     {
-        if let Ok(mut url) = url_with_result(redirect, bucket, &key_text, &etag) {
-            url.truncate(8 * 1024);
-            if let Ok(location) = HeaderValue::from_str(&url) {
-                let mut response = status_response(StatusCode::SEE_OTHER);
-                response
-                    .headers_mut()
-                    .insert(http::header::LOCATION, location);
-                return Ok(response);
-            }
+        url.truncate(8 * 1024);
+        if let Ok(location) = HeaderValue::from_str(&url) {
+            let mut response = status_response(StatusCode::SEE_OTHER);
+            response
+                .headers_mut()
+                .insert(http::header::LOCATION, location);
+            return Ok(response);
         }
     }
     let mut response = match fields.get("success_action_status").map(String::as_str) {
