@@ -74,12 +74,13 @@ fn find_targets(crates_dir: &Path) -> anyhow::Result<Vec<Target>> {
         for file in files {
             let path = file?.path();
             if path.extension().is_some_and(|ext| ext == "rs")
-                && let Some(name) = path.file_stem().and_then(|s| s.to_str()) {
-                    targets.push(Target {
-                        crate_dir: crate_dir.clone(),
-                        name: name.to_owned(),
-                    });
-                }
+                && let Some(name) = path.file_stem().and_then(|s| s.to_str())
+            {
+                targets.push(Target {
+                    crate_dir: crate_dir.clone(),
+                    name: name.to_owned(),
+                });
+            }
         }
     }
     targets.sort_by(|a, b| (&a.crate_dir, &a.name).cmp(&(&b.crate_dir, &b.name)));
