@@ -131,10 +131,26 @@ impl S3Service {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        // An error may be answered before the request body was read. An HTTP/1 connection with
+        // unread body bytes cannot carry another request, so the client is told to reconnect
+        // rather than find the connection closed under its next request.
+        let may_leave_body_unread = request.version() <= http::Version::HTTP_11
+            && (bytes_in > 0
+                || request
+                    .headers()
+                    .contains_key(http::header::TRANSFER_ENCODING));
         let (outcome, operation, bucket) = self.dispatch(request).await;
         let mut response = match outcome {
             Ok(response) => response,
-            Err(error) => error_response(&error, &method, &path, &request_id),
+            Err(error) => {
+                let mut response = error_response(&error, &method, &path, &request_id);
+                if may_leave_body_unread {
+                    response
+                        .headers_mut()
+                        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                response
+            }
         };
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -216,7 +232,9 @@ impl S3Service {
                 payload,
             };
             let body = VerifiedBody::new(body, ctx.payload.clone());
-            ops::dispatch(&ctx, endpoint, body).await
+            ops::dispatch(&ctx, endpoint, body)
+                .await
+                .map_err(|error| name_the_resource(error, &ctx))
         }
         .await;
         (outcome, operation, bucket_name)
@@ -307,6 +325,27 @@ impl S3Service {
         }
         Err(s3_error!(AccessDenied))
     }
+}
+
+/// Adds the element S3 names a missing resource with: `<Key>` for NoSuchKey, `<BucketName>`
+/// for NoSuchBucket, `<UploadId>` for NoSuchUpload.
+fn name_the_resource(mut error: S3Error, ctx: &Ctx<'_>) -> S3Error {
+    use crate::S3ErrorCode as C;
+    let detail = match error.code {
+        C::NoSuchKey => ctx.key.as_ref().map(|k| ("Key", k.to_string())),
+        C::NoSuchBucket => ctx.bucket.as_ref().map(|b| ("BucketName", b.to_string())),
+        C::NoSuchUpload => ctx
+            .params
+            .get("uploadId")
+            .map(|u| ("UploadId", u.to_owned())),
+        _ => None,
+    };
+    if let Some((name, value)) = detail {
+        if !error.details.iter().any(|(n, _)| *n == name) {
+            error = error.detail(name, value);
+        }
+    }
+    error
 }
 
 /// The V2 canonical resource: `/bucket` plus the raw path, whatever the addressing style; a

@@ -274,6 +274,10 @@ fn check_condition(
     let holds = match condition {
         WriteCondition::None => true,
         WriteCondition::IfNoneMatchAny => existing_etag.is_none(),
+        // If-Match never creates: on a missing key S3 answers 404 NoSuchKey, not 412.
+        WriteCondition::IfMatch(_) if existing_etag.is_none() => {
+            return Err(EngineError::NoSuchKey);
+        }
         WriteCondition::IfMatch(expected) => match existing_etag {
             None => false,
             Some(current) => {
@@ -309,7 +313,10 @@ mod tests {
         assert_eq!(bare_etag(" abc "), "abc");
         assert!(check_condition(Some("abc"), &WriteCondition::IfMatch("\"ABC\"".into())).is_ok());
         assert!(check_condition(Some("abc"), &WriteCondition::IfMatch("*".into())).is_ok());
-        assert!(check_condition(None, &WriteCondition::IfMatch("*".into())).is_err());
+        assert!(matches!(
+            check_condition(None, &WriteCondition::IfMatch("*".into())),
+            Err(EngineError::NoSuchKey)
+        ));
         assert!(check_condition(Some("abc"), &WriteCondition::IfMatch("abd".into())).is_err());
         assert!(check_condition(Some("abc"), &WriteCondition::IfNoneMatchAny).is_err());
         assert!(check_condition(None, &WriteCondition::IfNoneMatchAny).is_ok());

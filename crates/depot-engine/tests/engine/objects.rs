@@ -167,8 +167,8 @@ engine_tests! {
         };
         assert!(matches!(
             write(b"v1", WriteCondition::IfMatch(md5_hex(b"v1"))).await,
-            Err(EngineError::PreconditionFailed)
-        ), "If-Match on a missing key fails (AWS answers 412)");
+            Err(EngineError::NoSuchKey)
+        ), "If-Match on a missing key fails (AWS answers 404 NoSuchKey)");
         write(b"v1", WriteCondition::IfNoneMatchAny).await.expect("created");
         assert!(matches!(write(b"v2", WriteCondition::IfNoneMatchAny).await, Err(EngineError::PreconditionFailed)));
         assert!(matches!(

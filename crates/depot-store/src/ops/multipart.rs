@@ -113,7 +113,13 @@ fn copy_range(ctx: &Ctx<'_>, size: u64) -> S3Result<Option<std::ops::Range<u64>>
         return Err(invalid());
     }
     if last >= size {
-        return Err(s3_error!(InvalidRange).detail("ActualObjectSize", size.to_string()));
+        // UploadPartCopy answers 400, not GetObject's 416, for a range beyond the source.
+        return Err(s3_error!(
+            InvalidArgument,
+            "Range specified is not valid for source object of size: {size}"
+        )
+        .detail("ArgumentName", "x-amz-copy-source-range")
+        .detail("ArgumentValue", spec));
     }
     Ok(Some(first..last + 1))
 }
