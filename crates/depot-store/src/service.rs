@@ -340,10 +340,10 @@ fn name_the_resource(mut error: S3Error, ctx: &Ctx<'_>) -> S3Error {
             .map(|u| ("UploadId", u.to_owned())),
         _ => None,
     };
-    if let Some((name, value)) = detail {
-        if !error.details.iter().any(|(n, _)| *n == name) {
-            error = error.detail(name, value);
-        }
+    if let Some((name, value)) = detail
+        && !error.details.iter().any(|(n, _)| *n == name)
+    {
+        error = error.detail(name, value);
     }
     error
 }

@@ -382,3 +382,257 @@ async fn aws_chunked_uploads_are_decoded_and_verified() {
         payload.len()
     );
 }
+
+/// A request body that yields some bytes and then fails, as a client that disconnects.
+struct Disconnecting {
+    sent: bool,
+}
+
+impl http_body::Body for Disconnecting {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        if self.sent {
+            return std::task::Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "client went away",
+            ))));
+        }
+        self.sent = true;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(vec![
+            b'x';
+            64 * 1024
+        ])))))
+    }
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn bad_input_gets_its_s3_error_and_leaves_nothing_behind() {
+    let app = app().await;
+    app.root("PUT", "/hostile", &[], b"").await;
+    let blobs_before = files_under(app._dir.path()).len();
+
+    // Malformed and oversized XML.
+    let md5 = |b: &[u8]| {
+        use base64::Engine as _;
+        use md5::Digest;
+        base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(b))
+    };
+    for body in [
+        &b"<Delete><Object><Key>a</Key>"[..],
+        b"not xml",
+        b"<Delete></Delete>",
+    ] {
+        let answer = app
+            .root(
+                "POST",
+                "/hostile?delete",
+                &[("content-md5", &md5(body))],
+                body,
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.error_code().as_str()),
+            (StatusCode::BAD_REQUEST, "MalformedXML"),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    let missing_md5 = app
+        .root(
+            "POST",
+            "/hostile?delete",
+            &[],
+            b"<Delete><Object><Key>a</Key></Object></Delete>",
+        )
+        .await;
+    assert_eq!(missing_md5.error_code(), "InvalidRequest");
+    let huge = vec![b' '; 9 << 20];
+    let answer = app
+        .root(
+            "POST",
+            "/hostile?delete",
+            &[("content-md5", &md5(&huge))],
+            &huge,
+        )
+        .await;
+    assert_eq!(answer.error_code(), "MaxMessageLengthExceeded");
+    let upload = app.root("POST", "/hostile/mp?uploads", &[], b"").await;
+    let upload_id = upload
+        .text()
+        .split("<UploadId>")
+        .nth(1)
+        .unwrap()
+        .split("</UploadId>")
+        .next()
+        .unwrap()
+        .to_owned();
+    let complete = app
+        .root(
+            "POST",
+            &format!("/hostile/mp?uploadId={upload_id}"),
+            &[],
+            b"<CompleteMultipartUpload><Part>",
+        )
+        .await;
+    assert_eq!(complete.error_code(), "MalformedXML");
+    let bad_part = app
+        .root("POST", &format!("/hostile/mp?uploadId={upload_id}"), &[], b"<CompleteMultipartUpload><Part><PartNumber>99999</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>")
+        .await;
+    assert_eq!(bad_part.error_code(), "InvalidArgument");
+    let no_upload = app.root("GET", "/hostile/mp?uploadId=nope", &[], b"").await;
+    assert_eq!(
+        (no_upload.status, no_upload.error_code().as_str()),
+        (StatusCode::NOT_FOUND, "NoSuchUpload")
+    );
+    assert_eq!(
+        app.root(
+            "DELETE",
+            &format!("/hostile/mp?uploadId={upload_id}"),
+            &[],
+            b""
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+
+    // A body shorter than its Content-Length.
+    let truncated = app
+        .root(
+            "PUT",
+            "/hostile/short",
+            &[("x-amz-decoded-content-length", "100")],
+            b"only ten b",
+        )
+        .await;
+    assert_eq!(
+        truncated.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        truncated.text()
+    );
+    assert_eq!(
+        app.root("HEAD", "/hostile/short", &[], b"").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A client that disconnects mid-upload.
+    let mut request = Request::builder()
+        .method("PUT")
+        .uri("http://127.0.0.1:9000/hostile/cut")
+        .header("host", "127.0.0.1:9000")
+        .body(())
+        .unwrap();
+    let params = SigningParams::s3(&app.root, "us-east-1", SystemTime::now());
+    sign_request(
+        &mut request,
+        SignableBody::Mode(PayloadMode::Unsigned),
+        &params,
+    )
+    .unwrap();
+    let (parts, ()) = request.into_parts();
+    let cut = reply(
+        app.service
+            .handle(Request::from_parts(parts, Disconnecting { sent: false }))
+            .await,
+    )
+    .await;
+    assert_eq!(cut.error_code(), "IncompleteBody", "{}", cut.text());
+    assert_eq!(
+        app.root("HEAD", "/hostile/cut", &[], b"").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Keys that look like paths are keys; nothing lands outside the data directory.
+    for key in [
+        "../../etc/passwd",
+        "..%2F..%2Fescape",
+        "a/./b/../c",
+        "%00nul",
+    ] {
+        let put = app
+            .root("PUT", &format!("/hostile/{key}"), &[], b"contained")
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{key}: {}", put.text());
+        assert_eq!(
+            &app.root("GET", &format!("/hostile/{key}"), &[], b"")
+                .await
+                .body[..],
+            b"contained",
+            "{key}"
+        );
+        app.root("DELETE", &format!("/hostile/{key}"), &[], b"")
+            .await;
+    }
+    for path in files_under(app._dir.path()) {
+        assert!(path.starts_with(app._dir.path()));
+    }
+
+    // Invalid names and ranges.
+    assert_eq!(
+        app.root("PUT", "/a", &[], b"").await.error_code(),
+        "InvalidBucketName"
+    );
+    assert_eq!(
+        app.root("PUT", &format!("/hostile/{}", "k".repeat(1025)), &[], b"x")
+            .await
+            .error_code(),
+        "KeyTooLongError"
+    );
+    app.root("PUT", "/hostile/r", &[], b"0123456789").await;
+    assert_eq!(
+        app.root("GET", "/hostile/r", &[("range", "bytes=10-20")], b"")
+            .await
+            .error_code(),
+        "InvalidRange"
+    );
+    // A Range S3 cannot parse is ignored: the whole object.
+    assert_eq!(
+        app.root("GET", "/hostile/r", &[("range", "bytes=5-1")], b"")
+            .await
+            .body
+            .len(),
+        10
+    );
+    app.root("DELETE", "/hostile/r", &[], b"").await;
+
+    // Nothing was left behind: the data directory holds what it held before (database files
+    // may have grown; no blob or staging file remains).
+    let leftovers: Vec<_> = files_under(app._dir.path())
+        .into_iter()
+        .filter_map(|p| {
+            p.strip_prefix(app._dir.path())
+                .ok()
+                .map(std::path::Path::to_path_buf)
+        })
+        .filter(|p| {
+            p.components()
+                .any(|c| c.as_os_str() == "blobs" || c.as_os_str() == "tmp")
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "left behind: {leftovers:?} (had {blobs_before} files)"
+    );
+}
