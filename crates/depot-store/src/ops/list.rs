@@ -60,16 +60,50 @@ impl Encoding {
     }
 }
 
+/// The parameters every listing shares.
+struct Listing {
+    encoding: Encoding,
+    prefix: String,
+    delimiter: Option<String>,
+    max_keys: usize,
+}
+
+impl Listing {
+    fn from(ctx: &Ctx<'_>, max_name: &str) -> S3Result<Self> {
+        Ok(Self {
+            encoding: Encoding::from(ctx)?,
+            prefix: ctx.params.get("prefix").unwrap_or("").to_owned(),
+            delimiter: ctx
+                .params
+                .get("delimiter")
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned),
+            max_keys: max_keys(ctx, max_name)?,
+        })
+    }
+
+    /// `<CommonPrefixes>` for each prefix, then `<EncodingType>` when names were encoded.
+    fn finish(&self, xml: &mut XmlWriter, common_prefixes: &[String]) {
+        for common in common_prefixes {
+            xml.open("CommonPrefixes")
+                .element("Prefix", &self.encoding.apply(common))
+                .close("CommonPrefixes");
+        }
+        if self.encoding.url {
+            xml.element("EncodingType", "url");
+        }
+    }
+}
+
 pub(crate) async fn list_objects(ctx: &Ctx<'_>, v2: bool) -> S3Result<Response<ResponseBody>> {
     let bucket = ctx.owned_bucket().await?;
-    let encoding = Encoding::from(ctx)?;
-    let prefix = ctx.params.get("prefix").unwrap_or("").to_owned();
-    let delimiter = ctx
-        .params
-        .get("delimiter")
-        .filter(|d| !d.is_empty())
-        .map(str::to_owned);
-    let max_keys = max_keys(ctx, "max-keys")?;
+    let listing = Listing::from(ctx, "max-keys")?;
+    let (encoding, prefix, delimiter, max_keys) = (
+        &listing.encoding,
+        listing.prefix.clone(),
+        listing.delimiter.clone(),
+        listing.max_keys,
+    );
     let continuation = ctx.params.get("continuation-token");
     let start_after = if v2 {
         match continuation {
@@ -164,27 +198,19 @@ pub(crate) async fn list_objects(ctx: &Ctx<'_>, v2: bool) -> S3Result<Response<R
         )
         .close("Contents");
     }
-    for common in &page.common_prefixes {
-        xml.open("CommonPrefixes")
-            .element("Prefix", &encoding.apply(common))
-            .close("CommonPrefixes");
-    }
-    if encoding.url {
-        xml.element("EncodingType", "url");
-    }
+    listing.finish(&mut xml, &page.common_prefixes);
     Ok(xml_response(xml.finish(root)))
 }
 
 pub(crate) async fn list_object_versions(ctx: &Ctx<'_>) -> S3Result<Response<ResponseBody>> {
     let bucket = ctx.owned_bucket().await?;
-    let encoding = Encoding::from(ctx)?;
-    let prefix = ctx.params.get("prefix").unwrap_or("").to_owned();
-    let delimiter = ctx
-        .params
-        .get("delimiter")
-        .filter(|d| !d.is_empty())
-        .map(str::to_owned);
-    let max_keys = max_keys(ctx, "max-keys")?;
+    let listing = Listing::from(ctx, "max-keys")?;
+    let (encoding, prefix, delimiter, max_keys) = (
+        &listing.encoding,
+        listing.prefix.clone(),
+        listing.delimiter.clone(),
+        listing.max_keys,
+    );
     let key_marker = ctx
         .params
         .get("key-marker")
@@ -244,27 +270,19 @@ pub(crate) async fn list_object_versions(ctx: &Ctx<'_>) -> S3Result<Response<Res
             )
             .close("Version");
     }
-    for common in &page.common_prefixes {
-        xml.open("CommonPrefixes")
-            .element("Prefix", &encoding.apply(common))
-            .close("CommonPrefixes");
-    }
-    if encoding.url {
-        xml.element("EncodingType", "url");
-    }
+    listing.finish(&mut xml, &page.common_prefixes);
     Ok(xml_response(xml.finish(root)))
 }
 
 pub(crate) async fn list_multipart_uploads(ctx: &Ctx<'_>) -> S3Result<Response<ResponseBody>> {
     let bucket = ctx.owned_bucket().await?;
-    let encoding = Encoding::from(ctx)?;
-    let prefix = ctx.params.get("prefix").unwrap_or("").to_owned();
-    let delimiter = ctx
-        .params
-        .get("delimiter")
-        .filter(|d| !d.is_empty())
-        .map(str::to_owned);
-    let max_uploads = max_keys(ctx, "max-uploads")?;
+    let listing = Listing::from(ctx, "max-uploads")?;
+    let (encoding, prefix, delimiter, max_uploads) = (
+        &listing.encoding,
+        listing.prefix.clone(),
+        listing.delimiter.clone(),
+        listing.max_keys,
+    );
     let key_marker = ctx
         .params
         .get("key-marker")
@@ -332,13 +350,6 @@ pub(crate) async fn list_multipart_uploads(ctx: &Ctx<'_>) -> S3Result<Response<R
             .element("Initiated", &format_iso8601(upload.initiated))
             .close("Upload");
     }
-    for common in &page.common_prefixes {
-        xml.open("CommonPrefixes")
-            .element("Prefix", &encoding.apply(common))
-            .close("CommonPrefixes");
-    }
-    if encoding.url {
-        xml.element("EncodingType", "url");
-    }
+    listing.finish(&mut xml, &page.common_prefixes);
     Ok(xml_response(xml.finish(root)))
 }
