@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use xshell::{Shell, cmd};
 
-use crate::tidy;
+use crate::{e2e, tidy};
 
 /// Runs every check in order and stops at the first failure, naming it.
 pub(crate) fn run(sh: &Shell) -> anyhow::Result<()> {
@@ -30,9 +30,19 @@ pub(crate) fn run(sh: &Shell) -> anyhow::Result<()> {
         Ok(())
     })?;
     step("tidy", || tidy::run(sh))?;
-    // ---- e2e ----
-    // `cargo xtask e2e` (the built depot-api against aws-cli, boto3, rclone, s3cmd and the
-    // ostor client) becomes the last step here once the data plane serves S3.
+    // Last: the built depot-api against the real clients (aws-cli, boto3, rclone, s3cmd),
+    // which the step installs when they are missing.
+    step("e2e", || {
+        e2e::run(
+            sh,
+            e2e::Options {
+                suites: Vec::new(),
+                keep: false,
+                external: None,
+                depot_api: None,
+            },
+        )
+    })?;
     eprintln!("\n==> ci: all steps passed in {:.0?}", started.elapsed());
     Ok(())
 }

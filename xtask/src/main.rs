@@ -6,6 +6,7 @@
 
 mod bench;
 mod ci;
+mod e2e;
 mod flags;
 mod fuzz;
 mod tidy;
@@ -35,7 +36,33 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::Command::Ci => ci::run(&sh),
         flags::Command::Tidy => tidy::run(&sh),
         flags::Command::Fuzz { seconds, targets } => fuzz::run(&sh, seconds, &targets),
-        flags::Command::Bench { args } => bench::run(&sh, &args),
+        flags::Command::E2e {
+            suites,
+            keep,
+            endpoint,
+            access_key,
+            secret_key,
+            depot_api,
+        } => {
+            let external = match (endpoint, access_key, secret_key) {
+                (Some(endpoint), Some(access_key), Some(secret_key)) => Some(e2e::Target {
+                    endpoint,
+                    access_key,
+                    secret_key,
+                }),
+                _ => None,
+            };
+            e2e::run(
+                &sh,
+                e2e::Options {
+                    suites,
+                    keep,
+                    external,
+                    depot_api,
+                },
+            )
+        }
+        flags::Command::Bench { flags, args } => bench::run(&sh, &flags, &args),
     }
 }
 

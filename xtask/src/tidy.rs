@@ -9,7 +9,8 @@
 //!    use *directly* may still arrive through an allowed crate (`depot-store` gets sea-orm
 //!    through `depot-engine`, and that is the point). Crates of the table that do not exist yet
 //!    are skipped; a library under `crates/` missing from the table is an error, because a new
-//!    crate is a design change to review. Nothing may depend on a binary or on xtask.
+//!    crate is a design change to review. Nothing may depend on a binary, on xtask, or on a
+//!    tool crate ([`TOOLS`]: libraries that exist for them, such as the load generator).
 //!
 //!    Dev-dependencies are left out of the table on purpose: tests may drive async code with
 //!    tokio in `depot-domain`, or use a real provider from a crate above them in
@@ -104,6 +105,26 @@ const RULES: &[Rule] = &[
         never_direct: &[],
     },
     Rule {
+        krate: "depot-loadgen",
+        // The benchmark's client: it meets the server only over the wire, as any S3 client
+        // does, and signs with depot-sigv4. Linking the engine or the protocol crates would
+        // let it measure something other than what clients get.
+        may_use: &["depot-sigv4"],
+        never_anywhere: &[
+            "depot-domain",
+            "depot-engine",
+            "depot-store",
+            "depot-ostor",
+            "depot-billing",
+            "depot-rpc",
+            "depot-migration",
+            "sea-orm",
+            "sqlx",
+            "reqwest",
+        ],
+        never_direct: &[],
+    },
+    Rule {
         krate: "depot-migration",
         // Migrations declare their own `Iden`s and never import entities, so an old
         // migration cannot change meaning when an entity does.
@@ -112,6 +133,11 @@ const RULES: &[Rule] = &[
         never_direct: &["http", "hyper", "hyper-util"],
     },
 ];
+
+/// Tool crates: libraries under `crates/` that exist for a binary or xtask (the load generator
+/// behind `cargo xtask bench`). Like a binary, nothing may depend on them, not even a test: a
+/// library that did would ship benchmark code, or couple its tests to the benchmark's.
+const TOOLS: &[&str] = &["depot-loadgen"];
 
 pub(crate) fn run(sh: &Shell) -> anyhow::Result<()> {
     eprintln!("==> tidy");
@@ -330,6 +356,15 @@ fn check_layering(graph: &Graph) -> Vec<String> {
                 problems.push(format!(
                     "{name} depends on {}: nothing may depend on a binary or xtask",
                     graph.name(dep)
+                ));
+            }
+        }
+        for (dep, _) in graph.direct(&member.id) {
+            let dep = graph.name(dep);
+            if TOOLS.contains(&dep) {
+                problems.push(format!(
+                    "{name} depends on {dep}, a tool crate: nothing may depend on it (it serves \
+                     binaries and xtask)"
                 ));
             }
         }
@@ -612,6 +647,52 @@ mod tests {
             problems
                 .iter()
                 .any(|p| p.starts_with("depot-domain depends on xtask")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn nothing_depends_on_a_tool_crate() {
+        let g = graph(&[
+            ("depot-loadgen", &[("depot-sigv4", Link), ("hyper", Link)]),
+            ("depot-sigv4", &[]),
+            ("depot-store", &[("depot-loadgen", Dev)]),
+            ("depot-api", &[("depot-loadgen", Link)]),
+        ]);
+        let problems = check_layering(&g);
+        for who in ["depot-store", "depot-api"] {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.starts_with(&format!("{who} depends on depot-loadgen, a tool"))),
+                "{problems:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_load_generator_never_links_the_server() {
+        let g = graph(&[
+            (
+                "depot-loadgen",
+                &[("depot-sigv4", Link), ("depot-store", Link)],
+            ),
+            ("depot-store", &[("depot-engine", Link)]),
+            ("depot-engine", &[("sea-orm", Link)]),
+            ("depot-sigv4", &[]),
+        ]);
+        let problems = check_layering(&g);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("depot-loadgen depends on depot-store")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains(
+                "depot-loadgen must never see sea-orm, but reaches it: depot-loadgen -> \
+                 depot-store -> depot-engine -> sea-orm"
+            )),
             "{problems:#?}"
         );
     }
