@@ -19,6 +19,15 @@ impl Control {
     /// Routes one control-plane request.
     pub(crate) async fn route<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
         if (request.method(), request.uri().path()) == (&Method::GET, "/metrics") {
+            // What is stored is read at scrape time: the buckets' counters are exact and cheap.
+            match self.engine.storage_totals().await {
+                Ok(totals) => {
+                    metrics::gauge!("depot_buckets").set(totals.buckets as f64);
+                    metrics::gauge!("depot_objects_stored").set(totals.objects as f64);
+                    metrics::gauge!("depot_bytes_stored").set(totals.bytes as f64);
+                }
+                Err(error) => tracing::warn!(%error, "reading storage totals for /metrics"),
+            }
             let mut response = Response::new(Full::new(Bytes::from(self.metrics.render())));
             response.headers_mut().insert(
                 CONTENT_TYPE,

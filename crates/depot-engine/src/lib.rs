@@ -73,6 +73,6 @@ pub use reader::{ObjectReader, READ_BLOCK};
 pub use stage::{StagedBlob, WRITE_BATCH};
 pub use types::{
     BucketInfo, KeyRecord, ListPage, ListQuery, ListedObject, ObjectAttributes, ObjectInfo,
-    PartInfo, PartsPage, RootUser, SweepReport, UploadInfo, UploadsPage, UploadsQuery,
-    WriteCondition,
+    PartInfo, PartsPage, RootUser, StorageTotals, SweepReport, UploadInfo, UploadsPage,
+    UploadsQuery, WriteCondition,
 };

@@ -29,6 +29,17 @@ pub struct BucketInfo {
     pub bytes_used: u64,
 }
 
+/// What the whole store holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StorageTotals {
+    /// Buckets.
+    pub buckets: u64,
+    /// Objects in all buckets.
+    pub objects: u64,
+    /// Bytes of those objects.
+    pub bytes: u64,
+}
+
 /// The attributes an object is stored with, besides its bytes.
 ///
 /// `None` means "not given": the protocol layer decides what to answer then (S3 says

@@ -8,7 +8,7 @@ use crate::db::write_txn;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::repo::{buckets, uploads};
-use crate::types::BucketInfo;
+use crate::types::{BucketInfo, StorageTotals};
 
 impl Engine {
     /// Creates the bucket `name` for `owner` in `location`.
@@ -46,6 +46,17 @@ impl Engine {
     /// Errors: [`EngineError::NoSuchBucket`].
     pub async fn bucket(&self, name: &BucketName) -> Result<BucketInfo, EngineError> {
         buckets::get(self.db(), name, None).await
+    }
+
+    /// What the whole store holds: buckets, objects and their bytes (the buckets' counters,
+    /// kept in the same transactions as the objects).
+    pub async fn storage_totals(&self) -> Result<StorageTotals, EngineError> {
+        let (buckets, objects, bytes) = buckets::totals(self.db()).await?;
+        Ok(StorageTotals {
+            buckets,
+            objects,
+            bytes,
+        })
     }
 
     /// `owner`'s buckets, by name.

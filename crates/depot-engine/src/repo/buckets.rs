@@ -105,6 +105,29 @@ pub(crate) async fn list_by_owner(
         .collect()
 }
 
+/// The number of buckets and the sums of their counters, over all owners.
+pub(crate) async fn totals(
+    connection: &impl ConnectionTrait,
+) -> Result<(u64, u64, u64), EngineError> {
+    // Summed here rather than with SUM(): PostgreSQL's SUM of a BIGINT is a NUMERIC.
+    let rows: Vec<(i64, i64)> = buckets::Entity::find()
+        .select_only()
+        .column(buckets::Column::ObjectCount)
+        .column(buckets::Column::BytesUsed)
+        .into_tuple()
+        .all(connection)
+        .await?;
+    let mut totals = (0u64, 0u64, 0u64);
+    for (objects, bytes) in rows {
+        totals.0 += 1;
+        totals.1 = totals
+            .1
+            .saturating_add(to_u64(objects, "bucket object count")?);
+        totals.2 = totals.2.saturating_add(to_u64(bytes, "bucket bytes used")?);
+    }
+    Ok(totals)
+}
+
 /// Adds to a bucket's counters in place (`SET n = n + delta`), so concurrent writers never
 /// lose each other's updates.
 pub(crate) async fn add_usage(

@@ -5,6 +5,24 @@ use depot_engine::{EngineError, ObjectAttributes, WriteCondition};
 use crate::common::*;
 
 engine_tests! {
+    async fn storage_totals_follow_every_write(harness) {
+        let engine = &harness.engine;
+        let (_, photos) = user_and_bucket(engine, "photos").await;
+        assert_eq!(engine.storage_totals().await.expect("totals").objects, 0);
+        for (name, data) in [("a", &b"12345"[..]), ("b", b"123"), ("a", b"1")] {
+            let blob = stage(engine, data).await;
+            engine
+                .put_object(&photos, &key(name), blob, ObjectAttributes::default(), WriteCondition::None)
+                .await
+                .expect("put");
+        }
+        let totals = engine.storage_totals().await.expect("totals");
+        assert_eq!((totals.buckets, totals.objects, totals.bytes), (1, 2, 4));
+        engine.delete_object(&photos, &key("b")).await.expect("deleted");
+        let totals = engine.storage_totals().await.expect("totals");
+        assert_eq!((totals.objects, totals.bytes), (1, 1));
+    }
+
     async fn create_exists_owned_list_delete(harness) {
         let engine = &harness.engine;
         let (alice, photos) = user_and_bucket(engine, "photos").await;
