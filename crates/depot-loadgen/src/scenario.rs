@@ -325,29 +325,48 @@ pub async fn create_bucket(target: &Target, bucket: &str) -> Result<(), Error> {
     }
 }
 
-/// Writes objects `key(0) .. key(wanted - 1)` of `body` into `bucket` with `concurrency`
-/// parallel PUTs, stopping early at `time_limit`. Indices are claimed in order, so the objects
+/// What to write into a bucket, and how hard.
+#[derive(Debug, Clone)]
+pub struct Fill<'a> {
+    /// The bucket, which must exist.
+    pub bucket: &'a str,
+    /// The key of the `i`-th object.
+    pub key: fn(u64) -> String,
+    /// How many objects.
+    pub wanted: u64,
+    /// The body of every object.
+    pub body: &'a PutBody,
+    /// Parallel PUTs.
+    pub concurrency: usize,
+    /// When to stop, full or not.
+    pub time_limit: Duration,
+}
+
+/// How often a long fill reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
+/// Writes objects `key(0) .. key(wanted - 1)` as `fill` says, stopping early at its time
+/// limit, with a line to `progress` every 30 s. Indices are claimed in order, so the objects
 /// written are always a prefix of the key space.
 pub async fn populate(
     target: &Target,
-    bucket: &str,
-    key: fn(u64) -> String,
-    wanted: u64,
-    body: &PutBody,
-    concurrency: usize,
-    time_limit: Duration,
+    fill: &Fill<'_>,
+    progress: &mut dyn FnMut(&str),
 ) -> Result<Populated, Error> {
     let started = Instant::now();
-    let deadline = started + time_limit;
+    let deadline = started + fill.time_limit;
+    let wanted = fill.wanted;
     let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
     let mut workers = JoinSet::new();
-    for _ in 0..concurrency.max(1) {
-        let (target, bucket, body, next) = (
+    for _ in 0..fill.concurrency.max(1) {
+        let (target, bucket, body, key) = (
             target.clone(),
-            bucket.to_owned(),
-            body.clone(),
-            next.clone(),
+            fill.bucket.to_owned(),
+            fill.body.clone(),
+            fill.key,
         );
+        let (next, done) = (next.clone(), done.clone());
         workers.spawn(async move {
             let mut written = 0u64;
             let mut errors = 0u64;
@@ -360,7 +379,10 @@ pub async fn populate(
                 }
                 let result = put_once(&target, &bucket, &key(index), &body, &mut connection).await;
                 match result {
-                    Ok(()) => written += 1,
+                    Ok(()) => {
+                        written += 1;
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
                     Err(error) => {
                         errors += 1;
                         first_error.get_or_insert(error);
@@ -374,7 +396,23 @@ pub async fn populate(
     let mut created = 0;
     let mut errors = 0;
     let mut first_error = None;
-    while let Some(joined) = workers.join_next().await {
+    let mut ticker =
+        tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
+    loop {
+        let joined = tokio::select! {
+            joined = workers.join_next() => joined,
+            _ = ticker.tick() => {
+                let so_far = done.load(Ordering::Relaxed);
+                let seconds = started.elapsed().as_secs_f64();
+                progress(&format!(
+                    "{}: {so_far} of {wanted} objects after {seconds:.0} s ({:.0} PUT/s)",
+                    fill.bucket,
+                    so_far as f64 / seconds.max(f64::EPSILON)
+                ));
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
         let (written, failed, error) =
             joined.map_err(|e| Error::Invalid(format!("a populate worker failed: {e}")))?;
         created += written;
@@ -391,12 +429,12 @@ pub async fn populate(
         return Err(error);
     }
     Ok(Populated {
-        bucket: bucket.to_owned(),
+        bucket: fill.bucket.to_owned(),
         wanted,
         created,
         errors,
         elapsed: started.elapsed(),
-        size: body.bytes.len() as u64,
+        size: fill.body.bytes.len() as u64,
     })
 }
 
@@ -549,16 +587,15 @@ pub async fn run_suite(
                     scenario.name,
                     short_size(scenario.size)
                 ));
-                let populated = populate(
-                    &config.server,
-                    &bucket,
-                    get_key,
-                    count,
-                    &body,
-                    scenario.concurrency,
-                    config.populate_time_limit,
-                )
-                .await?;
+                let fill = Fill {
+                    bucket: &bucket,
+                    key: get_key,
+                    wanted: count,
+                    body: &body,
+                    concurrency: scenario.concurrency,
+                    time_limit: config.populate_time_limit,
+                };
+                let populated = populate(&config.server, &fill, progress).await?;
                 let paths = (0..populated.created)
                     .map(|i| object_path(&bucket, &get_key(i)))
                     .collect();
@@ -574,16 +611,15 @@ pub async fn run_suite(
                     scenario.name, config.populate_concurrency, config.populate_time_limit
                 ));
                 let empty = PutBody::new(Bytes::new(), PayloadSigning::Sha256);
-                let populated = populate(
-                    &config.server,
-                    &bucket,
-                    list_key,
-                    objects,
-                    &empty,
-                    config.populate_concurrency,
-                    config.populate_time_limit,
-                )
-                .await?;
+                let fill = Fill {
+                    bucket: &bucket,
+                    key: list_key,
+                    wanted: objects,
+                    body: &empty,
+                    concurrency: config.populate_concurrency,
+                    time_limit: config.populate_time_limit,
+                };
+                let populated = populate(&config.server, &fill, progress).await?;
                 progress(&format!(
                     "{}: {} objects in {:.1} s ({:.0} PUT/s, {} errors)",
                     scenario.name,
@@ -769,6 +805,75 @@ mod tests {
         assert_eq!(get_object_count(MIB), 64);
         assert_eq!(get_object_count(64 * MIB), 2);
         assert_eq!(get_object_count(0), 1024);
+    }
+
+    /// A ceiling server on a free port, as a target.
+    async fn ceiling() -> Result<(Target, tokio::task::JoinHandle<std::io::Result<()>>), Error> {
+        let (addr, server) = crate::ceiling::bind(([127, 0, 0, 1], 0).into(), 1 << 20)
+            .await
+            .map_err(Error::Connect)?;
+        let target = Target::new(
+            "ceiling",
+            &format!("http://{addr}"),
+            depot_sigv4::Credentials::new("AK", "SK"),
+            "us-east-1",
+        )?;
+        Ok((target, tokio::spawn(server)))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn populate_writes_every_index_once_or_stops_at_its_limit() -> Result<(), Error> {
+        let (target, server) = ceiling().await?;
+        let body = PutBody::new(Bytes::from_static(b"x"), PayloadSigning::Sha256);
+        let mut fill = Fill {
+            bucket: "b",
+            key: list_key,
+            wanted: 300,
+            body: &body,
+            concurrency: 7,
+            time_limit: Duration::from_secs(30),
+        };
+        let mut lines = Vec::new();
+        let full = populate(&target, &fill, &mut |l| lines.push(l.to_owned())).await?;
+        assert_eq!((full.created, full.errors, full.size), (300, 0, 1));
+        fill.time_limit = Duration::ZERO;
+        let none = populate(&target, &fill, &mut |_| {}).await?;
+        assert_eq!(none.created, 0);
+        server.abort();
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_are_bounded_by_time_and_by_request_count() -> Result<(), Error> {
+        let (target, server) = ceiling().await?;
+        let generator: Arc<dyn Generator> = Arc::new(GetGenerator {
+            paths: vec!["/b/k".to_owned()],
+            size: 1000,
+        });
+        let mut workload = Workload {
+            concurrency: 3,
+            warmup: Duration::from_millis(50),
+            duration: Duration::from_millis(300),
+            max_requests: None,
+            request_timeout: Duration::from_secs(5),
+        };
+        let started = Instant::now();
+        let timed = run(&target, &workload, generator.clone()).await?;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(timed.ops > 0 && timed.errors == 0, "{timed:?}");
+        assert_eq!(timed.bytes, timed.ops * 1000);
+        assert_eq!(timed.window, Duration::from_millis(300));
+        assert!(timed.p50 <= timed.p99 && timed.p99 <= timed.max);
+
+        // 20 requests in all, warm-up included: the window ends with the last of them.
+        workload.max_requests = Some(20);
+        workload.warmup = Duration::ZERO;
+        workload.duration = Duration::from_secs(60);
+        let counted = run(&target, &workload, generator).await?;
+        assert!(counted.ops <= 20 && counted.ops > 0, "{counted:?}");
+        assert!(counted.window < Duration::from_secs(5), "{counted:?}");
+        server.abort();
+        Ok(())
     }
 
     #[test]
