@@ -118,14 +118,7 @@ pub(crate) fn run(sh: &Shell, flags: &Flags, args: &[String]) -> anyhow::Result<
 }
 
 fn criterion(flags: &Flags, args: &[String]) -> anyhow::Result<()> {
-    let mut args = args.to_vec();
-    if flags.quick {
-        // Arguments after `--` reach criterion itself.
-        if !args.iter().any(|a| a == "--") {
-            args.push("--".to_owned());
-        }
-        args.push("--quick".to_owned());
-    }
+    let args = criterion_args(flags.quick, args);
     eprintln!("==> bench: cargo bench -p depot-sigv4 {}", args.join(" "));
     let mut command = Command::new("cargo");
     command
@@ -142,6 +135,28 @@ fn criterion(flags: &Flags, args: &[String]) -> anyhow::Result<()> {
         "cargo bench -p depot-sigv4 failed: {status}"
     );
     Ok(())
+}
+
+/// The arguments after `cargo bench -p depot-sigv4`: the user's, and with `quick` criterion's
+/// own `--quick` mode.
+fn criterion_args(quick: bool, args: &[String]) -> Vec<String> {
+    let mut args = args.to_vec();
+    if quick {
+        // Arguments after `--` reach every bench target, and the library's libtest harness
+        // refuses criterion's `--quick`: select the `benches/` targets alone.
+        let selection = ["--bench".to_owned(), "*".to_owned()];
+        match args.iter().position(|a| a == "--") {
+            Some(at) => {
+                args.splice(at..at, selection);
+            }
+            None => {
+                args.extend(selection);
+                args.push("--".to_owned());
+            }
+        }
+        args.push("--quick".to_owned());
+    }
+    args
 }
 
 fn s3(sh: &Shell, flags: &Flags) -> anyhow::Result<()> {
@@ -517,6 +532,21 @@ mod tests {
         assert_eq!(flags.objects, Some(300_000));
         assert!(args.is_empty());
         assert!(Xtask::try_parse_from(["xtask", "bench", "--quick", "--full"]).is_err());
+    }
+
+    #[test]
+    fn quick_criterion_runs_only_the_bench_targets_in_quick_mode() {
+        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(criterion_args(false, &[]), Vec::<String>::new());
+        assert_eq!(
+            criterion_args(false, &strings(&["--", "--save-baseline", "main"])),
+            ["--", "--save-baseline", "main"]
+        );
+        assert_eq!(criterion_args(true, &[]), ["--bench", "*", "--", "--quick"]);
+        assert_eq!(
+            criterion_args(true, &strings(&["--", "--save-baseline", "main"])),
+            ["--bench", "*", "--", "--save-baseline", "main", "--quick"]
+        );
     }
 
     #[test]

@@ -80,6 +80,10 @@ struct RunArgs {
     /// separate with commas). Default: all.
     #[arg(long = "scenario", value_delimiter = ',')]
     scenarios: Vec<String>,
+    /// Run every chosen scenario at this concurrency instead of its own (for exploring how a
+    /// figure scales; the standard table uses the scenarios' own).
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// Bucket sizes to list (one scenario each), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10000")]
     list_objects: Vec<u64>,
@@ -199,6 +203,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         scenarios.retain(|s| args.scenarios.contains(&s.name));
     }
+    if let Some(concurrency) = args.concurrency {
+        for scenario in &mut scenarios {
+            scenario.concurrency = concurrency.max(1);
+        }
+    }
     let config = SuiteConfig {
         server,
         ceiling,
@@ -251,6 +260,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "payload": match payload { PayloadSigning::Unsigned => "UNSIGNED-PAYLOAD", PayloadSigning::Sha256 => "sha256" },
             "list_objects": args.list_objects,
             "list_concurrency": args.list_concurrency,
+            "concurrency_override": args.concurrency,
             "client_threads": args.threads,
         },
     });
