@@ -11,15 +11,15 @@
 //! on a shared 2-core machine is only as good as the note saying what else was running.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use xshell::{Shell, cmd};
 
+use crate::process::{tee_log_until_listening, wait_with_timeout};
 use crate::project_root;
 
 /// How long a server gets to print its `listening` line.
@@ -361,24 +361,13 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .with_context(|| format!("starting {name}"))?;
-        let mut file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let Some(stderr) = child.stderr.take() else {
             let _ = child.kill();
             let _ = child.wait();
             bail!("{name} was started without a stderr pipe");
         };
-        // The thread keeps draining the log (one line per request) so the pipe never fills
-        // and blocks the server, and hands over the `listening` line.
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = writeln!(file, "{line}");
-                if !sent && line.contains(r#""message":"listening""#) {
-                    sent = tx.send(line).is_ok();
-                }
-            }
-        });
+        let rx = tee_log_until_listening(stderr, file);
         let mut server = Server {
             name,
             child,
@@ -442,20 +431,6 @@ fn listening_addr(line: &str, field: &str) -> anyhow::Result<std::net::SocketAdd
         .with_context(|| format!("no {field} in {line}"))?
         .parse()
         .with_context(|| format!("bad {field} in {line}"))
-}
-
-/// Waits for the child to exit, at most `timeout`; None if it is still running.
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> anyhow::Result<Option<ExitStatus>> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if Instant::now() >= deadline {
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The last `n` lines of a file, for failure reports.

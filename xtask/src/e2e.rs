@@ -21,12 +21,12 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
 use xshell::{Shell, cmd};
 
+use crate::process::{tee_log_until_listening, wait_with_timeout};
 use crate::project_root;
 
 /// How long `depot-api` gets to print its `listening` line, and then to answer `/healthz`.
@@ -277,7 +277,7 @@ impl Server {
         let access_key = random_string(20, ACCESS_KEY_ALPHABET)?;
         let secret_key = random_string(40, SECRET_KEY_ALPHABET)?;
 
-        let mut log =
+        let log =
             File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
         let mut command = Command::new(binary);
         // None of the developer's DEPOT_* settings leak in.
@@ -316,18 +316,7 @@ impl Server {
             let _ = child.wait();
             bail!("depot-api was started without a stderr pipe");
         };
-        // A thread copies the log to a file for as long as the server runs, so the pipe never
-        // fills, and hands over the `listening` line, so the wait below can time out.
-        let (listening_tx, listening_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = writeln!(log, "{line}");
-                if !sent && line.contains(r#""message":"listening""#) {
-                    sent = listening_tx.send(line).is_ok();
-                }
-            }
-        });
+        let listening_rx = tee_log_until_listening(stderr, log);
 
         let mut server = Server {
             child,
@@ -746,20 +735,6 @@ fn signal(signal: &str, target: &str) -> anyhow::Result<()> {
         .context("running kill")?;
     ensure!(status.success(), "kill {signal} {target} failed: {status}");
     Ok(())
-}
-
-/// Waits for the child to exit, at most `timeout`; None if it is still running.
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> anyhow::Result<Option<ExitStatus>> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if Instant::now() >= deadline {
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The last `n` lines of a file, for failure reports.

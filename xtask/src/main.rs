@@ -9,6 +9,7 @@ mod ci;
 mod e2e;
 mod flags;
 mod fuzz;
+mod process;
 mod tidy;
 
 use std::path::{Path, PathBuf};

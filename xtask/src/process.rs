@@ -1,0 +1,43 @@
+//! Child servers that `e2e` and `bench` start: draining their logs and waiting for them.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStderr, ExitStatus};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Copies a server's stderr to `log` for as long as it runs, so the pipe never fills and blocks
+/// the server, and hands over its first `listening` log line through the returned receiver.
+pub(crate) fn tee_log_until_listening(
+    stderr: ChildStderr,
+    mut log: File,
+) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = writeln!(log, "{line}");
+            if !sent && line.contains(r#""message":"listening""#) {
+                sent = tx.send(line).is_ok();
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for the child to exit, at most `timeout`; None if it is still running.
+pub(crate) fn wait_with_timeout(
+    child: &mut Child,
+    timeout: Duration,
+) -> anyhow::Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
