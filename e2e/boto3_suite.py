@@ -1099,6 +1099,132 @@ class ChecksumTests(S3Case):
             self.assert_error("404", 404, self.s3.head_object, Bucket=self.bucket, Key="w")
 
 
+
+class MultipartChecksumTests(S3Case):
+    """Checksums of multipart uploads as S3 makes them: COMPOSITE (the algorithm over the
+    parts' raw checksums, then -<parts>) and FULL_OBJECT (the CRC of the whole object)."""
+
+    def create(self, key, **kw):
+        return self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, **kw)["UploadId"]
+
+    def upload(self, key, upload_id, number, body, **kw):
+        UPLOADED[0] += len(body)
+        return self.s3.upload_part(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body, **kw
+        )
+
+    def complete(self, key, upload_id, parts, **kw):
+        return self.s3.complete_multipart_upload(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **kw
+        )
+
+    def test_composite_sha256(self):
+        key = "composite"
+        p1, p2 = os.urandom(5 * MiB), b"the tail of the object"
+        upload_id = self.create(key, ChecksumAlgorithm="SHA256")
+        # The part checksum given by the caller, then one botocore computes itself.
+        r1 = self.upload(key, upload_id, 1, p1, ChecksumSHA256=sha256_b64(p1))
+        r2 = self.upload(key, upload_id, 2, p2, ChecksumAlgorithm="SHA256")
+        with moto_gap("part checksums of multipart uploads"):
+            self.assertEqual(r1.get("ChecksumSHA256"), sha256_b64(p1))
+            self.assertEqual(r2.get("ChecksumSHA256"), sha256_b64(p2))
+        with moto_gap("ListParts checksums"):
+            listed = self.s3.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            self.assertEqual(listed.get("ChecksumAlgorithm"), "SHA256")
+            self.assertEqual([p.get("ChecksumSHA256") for p in listed["Parts"]], [sha256_b64(p1), sha256_b64(p2)])
+        parts = [
+            {"PartNumber": 1, "ETag": r1["ETag"], "ChecksumSHA256": sha256_b64(p1)},
+            {"PartNumber": 2, "ETag": r2["ETag"], "ChecksumSHA256": sha256_b64(p2)},
+        ]
+        composite = base64.b64encode(
+            hashlib.sha256(hashlib.sha256(p1).digest() + hashlib.sha256(p2).digest()).digest()
+        ).decode() + "-2"
+        with moto_gap("completion checks part checksums"):
+            # A part checksum that is not the part's: S3 answers InvalidPart.
+            wrong = [dict(parts[0]), dict(parts[1], ChecksumSHA256=sha256_b64(b"another part"))]
+            self.assert_error("InvalidPart", 400, self.complete, key, upload_id, wrong)
+            # A composite upload's completion must list every part's checksum.
+            missing = [parts[0], {"PartNumber": 2, "ETag": r2["ETag"]}]
+            response = self.assert_error("InvalidRequest", 400, self.complete, key, upload_id, missing)
+            self.assertIn("It was missing for part 2", response["Error"]["Message"])
+        out = self.complete(key, upload_id, parts)
+        with moto_gap("composite checksum of a multipart object"):
+            self.assertEqual(out.get("ChecksumSHA256"), composite)
+            if BOTOCORE >= (1, 36):
+                self.assertEqual(out.get("ChecksumType"), "COMPOSITE")
+            head = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            self.assertEqual(head.get("ChecksumSHA256"), composite)
+            if BOTOCORE >= (1, 36):
+                self.assertEqual(head.get("ChecksumType"), "COMPOSITE")
+            self.assertNotIn("ChecksumSHA256", self.s3.head_object(Bucket=self.bucket, Key=key))
+        # botocore does not validate a composite checksum on read (it is no digest of the
+        # bytes), and the bytes are the parts'.
+        got = self.s3.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        self.assertEqual(got["Body"].read(), p1 + p2)
+
+    def test_part_checksums_must_be_of_the_upload_algorithm(self):
+        key = "strict"
+        upload_id = self.create(key, ChecksumAlgorithm="SHA256")
+        with moto_gap("part checksum algorithm of a composite upload"):
+            # botocore >= 1.36 sends a CRC32 by default, older ones nothing: either way not
+            # the SHA-256 the upload was created with.
+            response = self.assert_error("InvalidRequest", 400, self.upload, key, upload_id, 1, b"part")
+            self.assertIn("Checksum Type mismatch occurred", response["Error"]["Message"])
+            self.assert_error(
+                "BadDigest", 400, self.upload, key, upload_id, 1, b"part", ChecksumSHA256=sha256_b64(b"other")
+            )
+
+    @unittest.skipIf(BOTOCORE < (1, 36), "ChecksumType needs botocore >= 1.36")
+    def test_full_object_crc32_through_the_transfer_manager(self):
+        # Given the object's CRC32, s3transfer makes a FULL_OBJECT upload and sends the value
+        # with the completion, which checks it against the CRC combined from the parts'.
+        data = os.urandom(11 * MiB)
+        config = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=3)
+        UPLOADED[0] += len(data)
+        self.s3.upload_fileobj(
+            io.BytesIO(data), self.bucket, "full", ExtraArgs={"ChecksumCRC32": crc32_b64(data)}, Config=config
+        )
+        head = self.s3.head_object(Bucket=self.bucket, Key="full", ChecksumMode="ENABLED")
+        self.assertTrue(head["ETag"].endswith('-3"'), head["ETag"])
+        with moto_gap("full-object checksum of a multipart object"):
+            self.assertEqual(head.get("ChecksumCRC32"), crc32_b64(data))
+            self.assertEqual(head.get("ChecksumType"), "FULL_OBJECT")
+        # A full-object CRC is one botocore validates as the body streams.
+        got = self.s3.get_object(Bucket=self.bucket, Key="full", ChecksumMode="ENABLED")
+        self.assertEqual(got["Body"].read(), data)
+        # A whole-object checksum that is not the object's is refused.
+        UPLOADED[0] += len(data)
+        with moto_gap("full-object checksum verification"):
+            with self.assertRaises(ClientError) as cm:
+                self.s3.upload_fileobj(
+                    io.BytesIO(data),
+                    self.bucket,
+                    "full-wrong",
+                    ExtraArgs={"ChecksumCRC32": crc32_b64(b"not the data")},
+                    Config=config,
+                )
+            self.assertEqual(cm.exception.response["Error"]["Code"], "BadDigest")
+            self.assert_error("404", 404, self.s3.head_object, Bucket=self.bucket, Key="full-wrong")
+
+    @unittest.skipIf(BOTOCORE < (1, 36), "ChecksumType needs botocore >= 1.36")
+    def test_full_object_crc32c_low_level(self):
+        key = "full-c"
+        p1, p2 = os.urandom(5 * MiB), os.urandom(4321)
+        upload_id = self.create(key, ChecksumAlgorithm="CRC32C", ChecksumType="FULL_OBJECT")
+        r1 = self.upload(key, upload_id, 1, p1, ChecksumCRC32C=crc32c_b64(p1))
+        r2 = self.upload(key, upload_id, 2, p2, ChecksumCRC32C=crc32c_b64(p2))
+        whole = crc32c_b64(p1 + p2)
+        # Part checksums are optional in a full-object completion.
+        parts = [{"PartNumber": 1, "ETag": r1["ETag"]}, {"PartNumber": 2, "ETag": r2["ETag"]}]
+        out = self.complete(key, upload_id, parts, ChecksumCRC32C=whole, ChecksumType="FULL_OBJECT")
+        with moto_gap("full-object CRC32C of a multipart object"):
+            self.assertEqual(out.get("ChecksumCRC32C"), whole)
+            self.assertEqual(out.get("ChecksumType"), "FULL_OBJECT")
+            head = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            self.assertEqual(head.get("ChecksumCRC32C"), whole)
+        self.assertEqual(self.get_body(key), p1 + p2)
+
+
 # ---- presigned URLs and POST ----
 
 

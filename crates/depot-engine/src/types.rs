@@ -29,6 +29,37 @@ pub struct BucketInfo {
     pub bytes_used: u64,
 }
 
+/// A bucket's identity and settings, without its counters: what authorising and routing a
+/// request needs, and what the engine may serve from its cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketRef {
+    /// The engine's id of the bucket.
+    pub id: i64,
+    /// The bucket's name.
+    pub name: BucketName,
+    /// The user that owns it.
+    pub owner: UserId,
+    /// The location (region) given at creation.
+    pub location: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// See [`BucketInfo::epoch`].
+    pub epoch: i64,
+}
+
+impl From<BucketInfo> for BucketRef {
+    fn from(info: BucketInfo) -> Self {
+        Self {
+            id: info.id,
+            name: info.name,
+            owner: info.owner,
+            location: info.location,
+            created_at: info.created_at,
+            epoch: info.epoch,
+        }
+    }
+}
+
 /// What the whole store holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StorageTotals {
@@ -60,8 +91,10 @@ pub struct ObjectAttributes {
     pub expires: Option<String>,
     /// `x-amz-meta-*` headers: names lowercase with the prefix removed.
     pub user_metadata: BTreeMap<String, String>,
-    /// A flexible checksum: (algorithm such as `CRC32C`, value as S3 prints it). For a
-    /// multipart upload only the algorithm is kept at creation; the value is per part.
+    /// A flexible checksum: (algorithm such as `CRC32C`, value as S3 prints it; a multipart
+    /// object's `COMPOSITE` value ends in `-<parts>`). For a multipart upload in progress (at
+    /// creation and in [`UploadInfo::attrs`]) the second element is the checksum type instead,
+    /// `COMPOSITE` or `FULL_OBJECT`, empty if none was recorded: the values are per part.
     pub checksum: Option<(String, String)>,
     /// `x-amz-storage-class`.
     pub storage_class: Option<String>,
@@ -177,7 +210,8 @@ pub struct UploadInfo {
     pub initiated: DateTime<Utc>,
     /// Who created it.
     pub owner: UserId,
-    /// The attributes the object will get (`checksum` holds the algorithm and an empty value).
+    /// The attributes the object will get (`checksum` holds the algorithm and the checksum
+    /// type; see [`ObjectAttributes::checksum`]).
     pub attrs: ObjectAttributes,
 }
 

@@ -37,6 +37,7 @@ mod m20261122_000004_create_objects;
 mod m20261122_000005_create_object_segments;
 mod m20261122_000006_create_multipart_uploads;
 mod m20261122_000007_create_multipart_parts;
+mod m20261123_000001_alter_multipart_uploads;
 
 /// Every migration of Depot's metadata database, oldest first.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_object_segments::Migration),
             Box::new(m20261122_000006_create_multipart_uploads::Migration),
             Box::new(m20261122_000007_create_multipart_parts::Migration),
+            Box::new(m20261123_000001_alter_multipart_uploads::Migration),
         ]
     }
 }

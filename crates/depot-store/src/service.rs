@@ -91,8 +91,8 @@ impl Ctx<'_> {
 
     /// Checks that the caller owns the bucket, and returns it. A bucket that exists but belongs
     /// to someone else is `AccessDenied`, as S3 answers.
-    pub(crate) async fn owned_bucket(&self) -> S3Result<depot_engine::BucketInfo> {
-        let bucket = self.engine.bucket(self.bucket()?).await?;
+    pub(crate) async fn owned_bucket(&self) -> S3Result<std::sync::Arc<depot_engine::BucketRef>> {
+        let bucket = self.engine.bucket_ref(self.bucket()?).await?;
         if bucket.owner != self.principal.user_id {
             return Err(s3_error!(AccessDenied));
         }
@@ -220,7 +220,10 @@ impl S3Service {
         }
         let outcome = async {
             let params = Params::parse(parts.uri.query().unwrap_or(""));
-            let (principal, payload) = self.authenticate(&parts, &params, bucket.as_ref()).await?;
+            let body_headers = body_headers(&parts.headers, &endpoint);
+            let (principal, payload) = self
+                .authenticate(&parts, &body_headers, &params, bucket.as_ref())
+                .await?;
             let ctx = Ctx {
                 engine: &self.inner.engine,
                 config: &self.inner.config,
@@ -240,10 +243,12 @@ impl S3Service {
         (outcome, operation, bucket_name)
     }
 
-    /// Verifies the request's signature (V4 or V2) and finds its principal.
+    /// Verifies the request's signature (V4 or V2) and finds its principal; the checks of
+    /// the body come from `body_headers` (see [`body_headers`]).
     async fn authenticate(
         &self,
         parts: &http::request::Parts,
+        body_headers: &HeaderMap,
         params: &Params,
         bucket: Option<&BucketName>,
     ) -> S3Result<(Principal, PayloadCheck)> {
@@ -269,7 +274,7 @@ impl S3Service {
                     "The account of this access key is disabled."
                 ));
             }
-            let payload = PayloadCheck::new(&verified, &parts.headers)?;
+            let payload = PayloadCheck::new(&verified, body_headers)?;
             return Ok((
                 Principal {
                     user_id: key.user_id,
@@ -313,7 +318,7 @@ impl S3Service {
                 Some(value) => PayloadMode::parse(value)?,
                 None => PayloadMode::Unsigned,
             };
-            let payload = PayloadCheck::unsigned(mode, &parts.headers)?;
+            let payload = PayloadCheck::unsigned(mode, body_headers)?;
             return Ok((
                 Principal {
                     user_id: key.user_id,
@@ -325,6 +330,26 @@ impl S3Service {
         }
         Err(s3_error!(AccessDenied))
     }
+}
+
+/// The headers that describe the request body. CompleteMultipartUpload's
+/// `x-amz-checksum-*` is the checksum of the object it makes, checked by the operation
+/// against the parts, not a checksum of its XML body.
+fn body_headers<'a>(
+    headers: &'a HeaderMap,
+    endpoint: &crate::router::Endpoint,
+) -> std::borrow::Cow<'a, HeaderMap> {
+    if !matches!(
+        endpoint,
+        crate::router::Endpoint::CompleteMultipartUpload { .. }
+    ) {
+        return std::borrow::Cow::Borrowed(headers);
+    }
+    let mut without = headers.clone();
+    for algorithm in depot_sigv4::ChecksumAlgorithm::ALL {
+        without.remove(algorithm.header_name());
+    }
+    std::borrow::Cow::Owned(without)
 }
 
 /// Adds the element S3 names a missing resource with: `<Key>` for NoSuchKey, `<BucketName>`

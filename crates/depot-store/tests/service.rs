@@ -636,3 +636,479 @@ async fn bad_input_gets_its_s3_error_and_leaves_nothing_behind() {
         "left behind: {leftovers:?} (had {blobs_before} files)"
     );
 }
+
+// ---- multipart checksums ----
+
+/// The checksum of `data` in base64, as S3 prints it.
+fn checksum_of(algorithm: depot_sigv4::ChecksumAlgorithm, data: &[u8]) -> String {
+    let mut checksummer = depot_sigv4::Checksummer::new(algorithm);
+    checksummer.update(data);
+    checksummer.finalize_base64()
+}
+
+fn element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.split(&format!("<{name}>"))
+        .nth(1)
+        .and_then(|rest| rest.split(&format!("</{name}>")).next())
+}
+
+fn complete_document(parts: &[(u16, &str, &str)]) -> Vec<u8> {
+    let mut xml = String::from("<CompleteMultipartUpload>");
+    for (number, etag, extra) in parts {
+        xml.push_str(&format!(
+            "<Part><PartNumber>{number}</PartNumber><ETag>\"{etag}\"</ETag>{extra}</Part>"
+        ));
+    }
+    xml.push_str("</CompleteMultipartUpload>");
+    xml.into_bytes()
+}
+
+impl App {
+    async fn create_upload(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.root("POST", &format!("{path}?uploads"), headers, b"")
+            .await
+    }
+
+    async fn upload_id(&self, path: &str, headers: &[(&str, &str)]) -> String {
+        let created = self.create_upload(path, headers).await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+        element(&created.text(), "UploadId").unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn composite_checksums_of_a_multipart_upload() {
+    use depot_sigv4::ChecksumAlgorithm::{Crc32, Sha256};
+    let app = app().await;
+    app.root("PUT", "/sums", &[], b"").await;
+    let created = app
+        .create_upload("/sums/obj", &[("x-amz-checksum-algorithm", "SHA256")])
+        .await;
+    assert_eq!(created.headers["x-amz-checksum-algorithm"], "SHA256");
+    assert_eq!(created.headers["x-amz-checksum-type"], "COMPOSITE");
+    let upload_id = element(&created.text(), "UploadId").unwrap().to_owned();
+    let part = |number: u16| format!("/sums/obj?partNumber={number}&uploadId={upload_id}");
+
+    // Every part of a composite upload comes with a checksum of the upload's algorithm.
+    let one = vec![b'1'; 5 << 20];
+    let two = b"the last part".to_vec();
+    let bare = app.root("PUT", &part(1), &[], &one).await;
+    assert_eq!(
+        (bare.status, bare.error_code().as_str()),
+        (StatusCode::BAD_REQUEST, "InvalidRequest")
+    );
+    assert!(
+        bare.text().contains(
+            "Checksum Type mismatch occurred, expected checksum Type: sha256, actual checksum Type: null"
+        ),
+        "{}",
+        bare.text()
+    );
+    let crc = checksum_of(Crc32, &one);
+    let other = app
+        .root("PUT", &part(1), &[("x-amz-checksum-crc32", &crc)], &one)
+        .await;
+    assert!(
+        other.text().contains("actual checksum Type: crc32"),
+        "{}",
+        other.text()
+    );
+    let wrong = checksum_of(Sha256, b"something else");
+    let bad = app
+        .root("PUT", &part(1), &[("x-amz-checksum-sha256", &wrong)], &one)
+        .await;
+    assert_eq!(bad.error_code(), "BadDigest");
+    let (sum1, sum2) = (checksum_of(Sha256, &one), checksum_of(Sha256, &two));
+    let up1 = app
+        .root("PUT", &part(1), &[("x-amz-checksum-sha256", &sum1)], &one)
+        .await;
+    assert_eq!(up1.status, StatusCode::OK, "{}", up1.text());
+    assert_eq!(up1.headers["x-amz-checksum-sha256"], sum1.as_str());
+    let up2 = app
+        .root("PUT", &part(2), &[("x-amz-checksum-sha256", &sum2)], &two)
+        .await;
+    assert_eq!(up2.status, StatusCode::OK, "{}", up2.text());
+
+    let listed = app
+        .root("GET", &format!("/sums/obj?uploadId={upload_id}"), &[], b"")
+        .await
+        .text();
+    assert_eq!(element(&listed, "ChecksumAlgorithm"), Some("SHA256"));
+    assert_eq!(element(&listed, "ChecksumType"), Some("COMPOSITE"));
+    assert!(
+        listed.contains(&format!(
+            "<Size>{}</Size><ChecksumSHA256>{sum1}</ChecksumSHA256></Part>",
+            one.len()
+        )),
+        "{listed}"
+    );
+
+    let (e1, e2) = (hex_md5(&one), hex_md5(&two));
+    let with = |sum: &str| format!("<ChecksumSHA256>{sum}</ChecksumSHA256>");
+    let (c1, c2) = (with(&sum1), with(&sum2));
+    let raw = |sum: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(sum)
+            .unwrap()
+    };
+    let composite = format!(
+        "{}-2",
+        checksum_of(Sha256, &[raw(&sum1), raw(&sum2)].concat())
+    );
+    let target = format!("/sums/obj?uploadId={upload_id}");
+    /// A completion document, its headers, and the error code and message it gets.
+    type Refusal<'a> = (Vec<u8>, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let refused: [Refusal<'_>; 9] = [
+        (
+            complete_document(&[(1, &e1, &c1), (2, &e2, "")]),
+            vec![],
+            "InvalidRequest",
+            "The upload was created using a sha256 checksum. The complete request must include the checksum for each part. It was missing for part 2 in the request.",
+        ),
+        (
+            complete_document(&[(1, &e1, &c1), (2, &e2, &c1)]),
+            vec![],
+            "InvalidPart",
+            "",
+        ),
+        (
+            complete_document(&[
+                (1, &e1, &c1),
+                (2, &e2, "<ChecksumSHA256>not base64!</ChecksumSHA256>"),
+            ]),
+            vec![],
+            "InvalidPart",
+            "",
+        ),
+        (
+            complete_document(&[
+                (1, &e1, &c1),
+                (2, &e2, &format!("<ChecksumCRC32>{crc}</ChecksumCRC32>")),
+            ]),
+            vec![],
+            "BadDigest",
+            "The crc32 you specified for part 2 did not match what we received.",
+        ),
+        // With checksums, part numbers run 1, 2, 3… (CompletedPart, S3 API reference).
+        (
+            complete_document(&[(2, &e2, &c2)]),
+            vec![],
+            "InvalidPartOrder",
+            "",
+        ),
+        (
+            complete_document(&[(1, &e1, &c1), (2, &e2, &c2)]),
+            vec![("x-amz-checksum-type", "FULL_OBJECT")],
+            "BadDigest",
+            "The upload was created using the COMPOSITE checksum mode. The complete request must use the same checksum mode.",
+        ),
+        (
+            complete_document(&[(1, &e1, &c1), (2, &e2, &c2)]),
+            vec![("x-amz-checksum-crc32", &crc)],
+            "InvalidRequest",
+            "Checksum Type mismatch occurred, expected checksum Type: sha256, actual checksum Type: crc32",
+        ),
+        // The object's checksum in the composite form, but not the right one.
+        (
+            complete_document(&[(1, &e1, &c1), (2, &e2, &c2)]),
+            vec![("x-amz-checksum-sha256", "AAAA-2")],
+            "BadDigest",
+            "",
+        ),
+        (
+            complete_document(&[(1, &e1, &c1), (2, &e2, &c2)]),
+            vec![("x-amz-checksum-sha256", &sum1)],
+            "BadDigest",
+            "",
+        ),
+    ];
+    for (document, headers, code, message) in refused {
+        let answer = app.root("POST", &target, &headers, &document).await;
+        assert_eq!(
+            answer.error_code(),
+            code,
+            "{}: {}",
+            String::from_utf8_lossy(&document),
+            answer.text()
+        );
+        assert!(answer.text().contains(message), "{}", answer.text());
+    }
+
+    let done = app
+        .root(
+            "POST",
+            &target,
+            &[
+                ("x-amz-checksum-sha256", &composite),
+                ("x-amz-checksum-type", "COMPOSITE"),
+            ],
+            &complete_document(&[(1, &e1, &c1), (2, &e2, &c2)]),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    assert_eq!(
+        element(&done.text(), "ChecksumSHA256"),
+        Some(composite.as_str())
+    );
+    assert_eq!(element(&done.text(), "ChecksumType"), Some("COMPOSITE"));
+
+    let mode = [("x-amz-checksum-mode", "ENABLED")];
+    for method in ["HEAD", "GET"] {
+        let got = app.root(method, "/sums/obj", &mode, b"").await;
+        assert_eq!(got.headers["x-amz-checksum-sha256"], composite.as_str());
+        assert_eq!(got.headers["x-amz-checksum-type"], "COMPOSITE");
+        let plain = app.root(method, "/sums/obj", &[], b"").await;
+        assert!(!plain.headers.contains_key("x-amz-checksum-sha256"));
+    }
+    // A range is not the object the checksum describes.
+    let range = app
+        .root("GET", "/sums/obj", &[mode[0], ("range", "bytes=0-9")], b"")
+        .await;
+    assert_eq!(range.status, StatusCode::PARTIAL_CONTENT);
+    assert!(!range.headers.contains_key("x-amz-checksum-sha256"));
+    assert!(!range.headers.contains_key("x-amz-checksum-type"));
+
+    // A retried completion (its answer lost) is answered with the object, checksum and all.
+    let again = app
+        .root(
+            "POST",
+            &target,
+            &[],
+            &complete_document(&[(1, &e1, &c1), (2, &e2, &c2)]),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(
+        element(&again.text(), "ChecksumSHA256"),
+        Some(composite.as_str())
+    );
+}
+
+#[tokio::test]
+async fn full_object_checksums_of_a_multipart_upload() {
+    use depot_sigv4::ChecksumAlgorithm::{Crc32, Crc32c, Crc64Nvme, Sha256};
+    let app = app().await;
+    app.root("PUT", "/full", &[], b"").await;
+    // What CreateMultipartUpload accepts.
+    for (headers, message) in [
+        (
+            vec![
+                ("x-amz-checksum-algorithm", "SHA256"),
+                ("x-amz-checksum-type", "FULL_OBJECT"),
+            ],
+            "The FULL_OBJECT checksum type cannot be used with the sha256 checksum algorithm.",
+        ),
+        (
+            vec![
+                ("x-amz-checksum-algorithm", "CRC64NVME"),
+                ("x-amz-checksum-type", "COMPOSITE"),
+            ],
+            "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.",
+        ),
+        (
+            vec![("x-amz-checksum-type", "FULL_OBJECT")],
+            "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
+        ),
+        (
+            vec![
+                ("x-amz-checksum-algorithm", "CRC32"),
+                ("x-amz-checksum-type", "PARTS"),
+            ],
+            "Value for x-amz-checksum-type header is invalid.",
+        ),
+    ] {
+        let refused = app.create_upload("/full/obj", &headers).await;
+        assert_eq!(refused.error_code(), "InvalidRequest", "{headers:?}");
+        assert!(refused.text().contains(message), "{}", refused.text());
+    }
+    let crc64 = app
+        .create_upload("/full/obj", &[("x-amz-checksum-algorithm", "CRC64NVME")])
+        .await;
+    assert_eq!(
+        crc64.headers["x-amz-checksum-type"], "FULL_OBJECT",
+        "CRC64NVME's default"
+    );
+
+    let source = vec![b's'; 300];
+    app.root("PUT", "/full/source", &[], &source).await;
+    for algorithm in [Crc32, Crc32c, Crc64Nvme] {
+        let path = format!("/full/{}", algorithm.name());
+        let upload_id = app
+            .upload_id(
+                &path,
+                &[
+                    ("x-amz-checksum-algorithm", algorithm.name()),
+                    ("x-amz-checksum-type", "FULL_OBJECT"),
+                ],
+            )
+            .await;
+        let part = |number: u16| format!("{path}?partNumber={number}&uploadId={upload_id}");
+        let one: Vec<u8> = (0..5u32 << 20).map(|i| (i % 251) as u8).collect();
+        // The second part is sent without a checksum.
+        let two: Vec<u8> = (0..5u32 << 20).map(|i| (i % 253) as u8).collect();
+        // Another algorithm is refused; no checksum at all is computed here, as S3 does.
+        let other = app
+            .root(
+                "PUT",
+                &part(2),
+                &[("x-amz-checksum-sha256", &checksum_of(Sha256, &two))],
+                &two,
+            )
+            .await;
+        assert_eq!(other.error_code(), "InvalidRequest", "{}", other.text());
+        let sum1 = checksum_of(algorithm, &one);
+        let up1 = app
+            .root("PUT", &part(1), &[(algorithm.header_name(), &sum1)], &one)
+            .await;
+        assert_eq!(up1.status, StatusCode::OK, "{}", up1.text());
+        let up2 = app.root("PUT", &part(2), &[], &two).await;
+        assert_eq!(up2.status, StatusCode::OK, "{}", up2.text());
+        assert_eq!(
+            up2.headers[algorithm.header_name()],
+            checksum_of(algorithm, &two).as_str()
+        );
+        // A copied part gets its checksum too.
+        let copied = app
+            .root(
+                "PUT",
+                &part(3),
+                &[
+                    ("x-amz-copy-source", "/full/source"),
+                    ("x-amz-copy-source-range", "bytes=10-109"),
+                ],
+                b"",
+            )
+            .await;
+        assert_eq!(copied.status, StatusCode::OK, "{}", copied.text());
+        let element_name = format!("Checksum{}", algorithm.name());
+        assert_eq!(
+            element(&copied.text(), &element_name),
+            Some(checksum_of(algorithm, &source[10..110]).as_str())
+        );
+        let listed = app
+            .root("GET", &format!("{path}?uploadId={upload_id}"), &[], b"")
+            .await
+            .text();
+        assert_eq!(element(&listed, "ChecksumType"), Some("FULL_OBJECT"));
+
+        // The object's checksum is the CRC of all its bytes, not of the part checksums.
+        let whole = [one.as_slice(), &two, &source[10..110]].concat();
+        let expected = checksum_of(algorithm, &whole);
+        let target = format!("{path}?uploadId={upload_id}");
+        let etags = [hex_md5(&one), hex_md5(&two), hex_md5(&source[10..110])];
+        // Part checksums are optional, but must be right when given.
+        let wrong_part = format!(
+            "<{element_name}>{}</{element_name}>",
+            checksum_of(algorithm, b"x")
+        );
+        let parts = [
+            (1, etags[0].as_str(), ""),
+            (2, &etags[1], wrong_part.as_str()),
+            (3, &etags[2], ""),
+        ];
+        let refused = app
+            .root("POST", &target, &[], &complete_document(&parts))
+            .await;
+        assert_eq!(refused.error_code(), "InvalidPart", "{}", refused.text());
+        let wrong_whole = checksum_of(algorithm, b"not the object");
+        let parts = [
+            (1, etags[0].as_str(), ""),
+            (2, &etags[1], ""),
+            (3, &etags[2], ""),
+        ];
+        let refused = app
+            .root(
+                "POST",
+                &target,
+                &[(algorithm.header_name(), &wrong_whole)],
+                &complete_document(&parts),
+            )
+            .await;
+        assert_eq!(refused.error_code(), "BadDigest", "{}", refused.text());
+        let good_part = format!("<{element_name}>{sum1}</{element_name}>");
+        let parts = [
+            (1, etags[0].as_str(), good_part.as_str()),
+            (2, &etags[1], ""),
+            (3, &etags[2], ""),
+        ];
+        let done = app
+            .root(
+                "POST",
+                &target,
+                &[
+                    (algorithm.header_name(), &expected),
+                    ("x-amz-checksum-type", "FULL_OBJECT"),
+                ],
+                &complete_document(&parts),
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+        assert_eq!(
+            element(&done.text(), &element_name),
+            Some(expected.as_str())
+        );
+        assert_eq!(element(&done.text(), "ChecksumType"), Some("FULL_OBJECT"));
+        let head = app
+            .root("HEAD", &path, &[("x-amz-checksum-mode", "ENABLED")], b"")
+            .await;
+        assert_eq!(head.headers[algorithm.header_name()], expected.as_str());
+        assert_eq!(head.headers["x-amz-checksum-type"], "FULL_OBJECT");
+        assert_eq!(app.root("GET", &path, &[], b"").await.body, whole);
+    }
+}
+
+#[tokio::test]
+async fn an_upload_without_an_algorithm_matches_no_part_checksum() {
+    use depot_sigv4::ChecksumAlgorithm::Crc32;
+    let app = app().await;
+    app.root("PUT", "/plain", &[], b"").await;
+    let upload_id = app.upload_id("/plain/obj", &[]).await;
+    // A part may still carry a checksum (SDKs send one by default); it is checked and kept.
+    let crc = checksum_of(Crc32, b"part");
+    let up = app
+        .root(
+            "PUT",
+            &format!("/plain/obj?partNumber=1&uploadId={upload_id}"),
+            &[("x-amz-checksum-crc32", &crc)],
+            b"part",
+        )
+        .await;
+    assert_eq!(up.headers["x-amz-checksum-crc32"], crc.as_str());
+    let target = format!("/plain/obj?uploadId={upload_id}");
+    let etag = hex_md5(b"part");
+    let listing = format!("<ChecksumCRC32>{crc}</ChecksumCRC32>");
+    let refused = app
+        .root(
+            "POST",
+            &target,
+            &[],
+            &complete_document(&[(1, &etag, &listing)]),
+        )
+        .await;
+    assert_eq!(refused.error_code(), "InvalidPart", "{}", refused.text());
+    let mode = app
+        .root(
+            "POST",
+            &target,
+            &[("x-amz-checksum-type", "COMPOSITE")],
+            &complete_document(&[(1, &etag, "")]),
+        )
+        .await;
+    assert_eq!(mode.error_code(), "BadDigest", "{}", mode.text());
+    // Part numbers need not be consecutive without checksums.
+    let done = app
+        .root("POST", &target, &[], &complete_document(&[(1, &etag, "")]))
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    assert!(!done.text().contains("Checksum"), "{}", done.text());
+    let head = app
+        .root(
+            "HEAD",
+            "/plain/obj",
+            &[("x-amz-checksum-mode", "ENABLED")],
+            b"",
+        )
+        .await;
+    assert!(!head.headers.contains_key("x-amz-checksum-crc32"));
+}

@@ -23,6 +23,7 @@ pub struct Model {
     pub user_metadata: String,
     pub checksum_algorithm: Option<String>,
     pub storage_class: Option<String>,
+    pub checksum_type: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

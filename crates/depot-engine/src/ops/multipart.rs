@@ -23,7 +23,7 @@ use crate::repo::objects::{NewObject, Segment};
 use crate::repo::uploads::{self, StoredUpload};
 use crate::repo::{buckets, corrupt, now};
 use crate::stage::StagedBlob;
-use crate::types::{ObjectAttributes, ObjectInfo, PartInfo, PartsPage, WriteCondition};
+use crate::types::{ObjectAttributes, ObjectInfo, PartInfo, PartsPage, UploadInfo, WriteCondition};
 
 /// The smallest a part other than the last may be: 5 MiB (S3's limit).
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -37,6 +37,10 @@ const MAX_PARTS_PAGE: usize = 1000;
 impl Engine {
     /// Starts a multipart upload of `key`; returns its upload id.
     ///
+    /// `attrs.checksum`, if given, is (checksum algorithm, checksum type): the engine keeps
+    /// both as given and compares checksum values only as text, so what they mean is the
+    /// protocol layer's (see [`ObjectAttributes::checksum`]).
+    ///
     /// Upload ids are 32 hex digits, the first 16 the initiation time in microseconds, so
     /// ordering one key's uploads by id orders them by initiation, as ListMultipartUploads
     /// must.
@@ -49,7 +53,7 @@ impl Engine {
         owner: UserId,
         attrs: ObjectAttributes,
     ) -> Result<String, EngineError> {
-        write_txn!(self.db(), |txn| async {
+        write_txn!(self, |txn| async {
             let initiated = now();
             let upload_id = new_upload_id(initiated.timestamp_micros());
             let bucket_info = buckets::get(&txn, bucket, Some(LockType::KeyShare)).await?;
@@ -92,7 +96,7 @@ impl Engine {
             checksum,
         };
         let blob = blob.commit().await?;
-        let recorded = write_txn!(self.db(), |txn| record_part_in(
+        let recorded = write_txn!(self, |txn| record_part_in(
             &txn, bucket, key, upload_id, &part, blob
         )
         .await);
@@ -140,6 +144,8 @@ impl Engine {
 
     /// Completes the upload from `parts` — (part number, ETag as the client sent it, quotes
     /// optional), in strictly ascending order — as the object `key`, if `condition` holds.
+    /// The object gets no checksum: see
+    /// [`Engine::complete_multipart_upload_with_checksums`].
     ///
     /// The ETag is the MD5 of the parts' binary MD5s, then `-<number of parts>`. No bytes
     /// move: the parts' blobs become the object's segments. Parts not listed are removed.
@@ -157,6 +163,37 @@ impl Engine {
         parts: &[(u16, String)],
         condition: WriteCondition,
     ) -> Result<ObjectInfo, EngineError> {
+        let parts: Vec<(u16, String, Option<String>)> = parts
+            .iter()
+            .map(|(number, etag)| (*number, etag.clone(), None))
+            .collect();
+        self.complete_multipart_upload_with_checksums(
+            bucket, key, upload_id, &parts, None, condition,
+        )
+        .await
+    }
+
+    /// As [`Engine::complete_multipart_upload`], with checksums: each listed part may carry
+    /// the checksum value it must have been uploaded with, and `checksum` — (algorithm,
+    /// value) — becomes the object's checksum.
+    ///
+    /// The engine compares checksum values as text and computes none: the caller derives the
+    /// object's checksum from the parts' (with [`Engine::multipart_upload_parts`] where it
+    /// needs their stored values and sizes) and names, for every part it used, the value it
+    /// used, so a part replaced in the meantime fails the completion instead of making an
+    /// object whose checksum does not describe it.
+    ///
+    /// Errors: as [`Engine::complete_multipart_upload`]; [`EngineError::InvalidPart`] also for
+    /// a part whose stored checksum is not the listed one.
+    pub async fn complete_multipart_upload_with_checksums(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[(u16, String, Option<String>)],
+        checksum: Option<(String, String)>,
+        condition: WriteCondition,
+    ) -> Result<ObjectInfo, EngineError> {
         if parts.is_empty() {
             return Err(EngineError::InvalidArgument(
                 "CompleteMultipartUpload needs at least one part".to_owned(),
@@ -165,23 +202,32 @@ impl Engine {
         if parts.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
             return Err(EngineError::InvalidPartOrder);
         }
-        let listed: Vec<(u16, &str)> = parts
+        let listed: Vec<ListedPart<'_>> = parts
             .iter()
-            .map(|(number, etag)| (*number, bare_etag(etag)))
+            .map(|(number, etag, checksum)| ListedPart {
+                number: *number,
+                etag: bare_etag(etag),
+                checksum: checksum.as_deref(),
+            })
             .collect();
         let last_modified = now();
-        let completed = write_txn!(self.db(), |txn| complete_in(
+        let completion = Completion {
+            listed: &listed,
+            checksum,
+            condition: &condition,
+            last_modified,
+        };
+        let completed = write_txn!(self, |txn| complete_in(
             &txn,
             bucket,
             key,
             upload_id,
-            &listed,
-            &condition,
-            last_modified
+            &completion
         )
         .await);
         match completed {
             Ok((info, unreferenced)) => {
+                self.forget_object_named(bucket, key).await;
                 self.remove_blobs(unreferenced).await;
                 Ok(info)
             }
@@ -210,7 +256,7 @@ impl Engine {
         key: &ObjectKey,
         upload_id: &str,
     ) -> Result<(), EngineError> {
-        let blobs = write_txn!(self.db(), |txn| async {
+        let blobs = write_txn!(self, |txn| async {
             let bucket_info = buckets::get(&txn, bucket, Some(LockType::KeyShare)).await?;
             let upload = uploads::find(&txn, upload_id, Some(LockType::Update)).await?;
             matching_upload(upload, bucket_info.id, key)?;
@@ -260,6 +306,38 @@ impl Engine {
         })
     }
 
+    /// The upload `upload_id` of `key`: its attributes, the checksum algorithm and type
+    /// among them.
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`]; [`EngineError::NoSuchUpload`], also for an
+    /// upload of another bucket or key.
+    pub async fn multipart_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<UploadInfo, EngineError> {
+        Ok(self.find_upload(bucket, key, upload_id).await?.info)
+    }
+
+    /// Every part of the upload, in part-number order: what a full-object checksum is
+    /// combined from (the parts' checksums and sizes).
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::NoSuchUpload`].
+    pub async fn multipart_upload_parts(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<Vec<PartInfo>, EngineError> {
+        self.find_upload(bucket, key, upload_id).await?;
+        Ok(uploads::parts(self.db(), upload_id)
+            .await?
+            .into_iter()
+            .map(|part| part.info)
+            .collect())
+    }
+
     /// The upload, checked to belong to `bucket` and `key`.
     async fn find_upload(
         &self,
@@ -274,7 +352,7 @@ impl Engine {
 
     /// Aborts an upload by id alone (for the sweep); `Ok(false)` if it is already gone.
     pub(crate) async fn abort_upload_by_id(&self, upload_id: &str) -> Result<bool, EngineError> {
-        let blobs = write_txn!(self.db(), |txn| async {
+        let blobs = write_txn!(self, |txn| async {
             if uploads::find(&txn, upload_id, Some(LockType::Update))
                 .await?
                 .is_none()
@@ -309,12 +387,23 @@ fn new_upload_id(initiated_micros: i64) -> String {
     format!("{:016x}{:016x}", initiated_micros.max(0), OsRng.next_u64())
 }
 
-/// The ETag an upload completed from these (part number, bare ETag) pairs has: the MD5 of
-/// the parts' binary MD5s, then `-<count>`. `None` if an ETag is not an MD5 in hex.
-fn multipart_etag(listed: &[(u16, &str)]) -> Option<String> {
+/// A part as CompleteMultipartUpload lists it.
+struct ListedPart<'a> {
+    number: u16,
+    /// Bare, without quotes.
+    etag: &'a str,
+    /// The checksum value the part must have, if the caller names one.
+    checksum: Option<&'a str>,
+}
+
+/// The ETag an upload completed from these parts has: the MD5 of the parts' binary MD5s,
+/// then `-<count>`. `None` if an ETag is not an MD5 in hex.
+fn multipart_etag(listed: &[ListedPart<'_>]) -> Option<String> {
     let mut md5_of_md5s = Md5::new();
-    for (_, etag) in listed {
-        let binary = hex::decode(etag).ok().filter(|bytes| bytes.len() == 16)?;
+    for part in listed {
+        let binary = hex::decode(part.etag)
+            .ok()
+            .filter(|bytes| bytes.len() == 16)?;
         md5_of_md5s.update(binary);
     }
     Some(format!(
@@ -367,6 +456,15 @@ async fn record_part_in(
     Ok(replaced.map(|old| vec![old.blob]).unwrap_or_default())
 }
 
+/// What a completion makes of an upload.
+struct Completion<'a> {
+    listed: &'a [ListedPart<'a>],
+    /// The object's checksum, (algorithm, value).
+    checksum: Option<(String, String)>,
+    condition: &'a WriteCondition,
+    last_modified: chrono::DateTime<chrono::Utc>,
+}
+
 /// The completion transaction; returns the object and the blobs nothing references any more
 /// (the replaced object's, and the parts not listed).
 async fn complete_in(
@@ -374,10 +472,14 @@ async fn complete_in(
     bucket: &BucketName,
     key: &ObjectKey,
     upload_id: &str,
-    listed: &[(u16, &str)],
-    condition: &WriteCondition,
-    last_modified: chrono::DateTime<chrono::Utc>,
+    completion: &Completion<'_>,
 ) -> Result<(ObjectInfo, Vec<BlobId>), EngineError> {
+    let Completion {
+        listed,
+        checksum,
+        condition,
+        last_modified,
+    } = completion;
     let bucket_info = buckets::get(txn, bucket, Some(LockType::KeyShare)).await?;
     let upload = uploads::find(txn, upload_id, Some(LockType::Update)).await?;
     let upload = matching_upload(upload, bucket_info.id, key)?;
@@ -387,12 +489,20 @@ async fn complete_in(
         .map(|part| (part.info.part_number, part))
         .collect();
 
-    // Every listed part must exist as listed before sizes are judged: a wrong ETag is the
-    // more specific complaint (InvalidPart), as S3 reports it.
+    // Every listed part must exist as listed (ETag, and checksum where one is named) before
+    // sizes are judged: a wrong ETag is the more specific complaint (InvalidPart), as S3
+    // reports it.
     let mut chosen = Vec::with_capacity(listed.len());
-    for (number, etag) in listed {
-        let part = uploaded.get(number).ok_or(EngineError::InvalidPart)?;
-        if !part.info.etag.eq_ignore_ascii_case(etag) {
+    for listed_part in *listed {
+        let part = uploaded
+            .get(&listed_part.number)
+            .ok_or(EngineError::InvalidPart)?;
+        if !part.info.etag.eq_ignore_ascii_case(listed_part.etag) {
+            return Err(EngineError::InvalidPart);
+        }
+        if let Some(expected) = listed_part.checksum
+            && part.info.checksum.as_deref() != Some(expected)
+        {
             return Err(EngineError::InvalidPart);
         }
         chosen.push(part);
@@ -414,10 +524,10 @@ async fn complete_in(
     }
     // The listed ETags equal the stored ones (checked above), which the engine wrote as hex.
     let etag = multipart_etag(listed).ok_or_else(|| corrupt("a part has a non-hex ETag"))?;
-    // The upload kept only the checksum algorithm; a whole-object value would be a
-    // composite of the parts' checksums, which the engine does not compute.
+    // The upload kept the checksum algorithm and type; the object's value is the caller's,
+    // derived from the part checksums just checked.
     let attrs = ObjectAttributes {
-        checksum: None,
+        checksum: checksum.clone(),
         ..upload.info.attrs
     };
     let object = NewObject {
@@ -425,7 +535,7 @@ async fn complete_in(
         etag: &etag,
         attrs: &attrs,
         part_count: Some(listed.len() as u32),
-        last_modified,
+        last_modified: *last_modified,
     };
     let (info, mut unreferenced) =
         write_object_in(txn, &bucket_info, key, &object, &segments, condition).await?;

@@ -62,9 +62,10 @@ fn upload_from_model(model: multipart_uploads::Model) -> Result<StoredUpload, En
                 cache_control: model.cache_control,
                 expires: model.expires,
                 user_metadata: metadata_from_json(&model.user_metadata)?,
+                // An upload keeps the algorithm and the checksum type; the values are per part.
                 checksum: model
                     .checksum_algorithm
-                    .map(|algorithm| (algorithm, String::new())),
+                    .map(|algorithm| (algorithm, model.checksum_type.unwrap_or_default())),
                 storage_class: model.storage_class,
             },
         },
@@ -113,6 +114,11 @@ pub(crate) async fn insert(
             .as_ref()
             .map(|(algorithm, _)| algorithm.clone())),
         storage_class: Set(attrs.storage_class.clone()),
+        checksum_type: Set(attrs
+            .checksum
+            .as_ref()
+            .map(|(_, checksum_type)| checksum_type.clone())
+            .filter(|checksum_type| !checksum_type.is_empty())),
     };
     multipart_uploads::Entity::insert(row)
         .exec_without_returning(connection)

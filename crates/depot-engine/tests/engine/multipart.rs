@@ -232,4 +232,57 @@ engine_tests! {
         assert_eq!(get(engine, &b, "assembled").await, [source.as_slice(), &source[100..350]].concat());
         assert_eq!(staging_count(&harness), 0);
     }
+
+    async fn checksums_are_kept_and_checked(harness) {
+        let engine = &harness.engine;
+        let (owner, b) = user_and_bucket(engine, "mp-sums").await;
+        let k = key("summed");
+        // The upload keeps (algorithm, checksum type) as given; the values come per part.
+        let attrs = ObjectAttributes { checksum: Some(("SHA256".into(), "COMPOSITE".into())), ..ObjectAttributes::default() };
+        let upload = engine.create_multipart_upload(&b, &k, owner, attrs.clone()).await.expect("upload");
+        let info = engine.multipart_upload(&b, &k, &upload).await.expect("the upload");
+        assert_eq!((info.upload_id.as_str(), &info.attrs), (upload.as_str(), &attrs));
+        assert!(matches!(engine.multipart_upload(&b, &key("other"), &upload).await, Err(EngineError::NoSuchUpload)));
+        assert!(matches!(engine.multipart_upload_parts(&b, &k, "no-such-upload").await, Err(EngineError::NoSuchUpload)));
+        // An algorithm without a recorded type reads back with an empty one.
+        let untyped = ObjectAttributes { checksum: Some(("CRC32".into(), String::new())), ..ObjectAttributes::default() };
+        let other = engine.create_multipart_upload(&b, &key("untyped"), owner, untyped.clone()).await.expect("upload");
+        assert_eq!(engine.multipart_upload(&b, &key("untyped"), &other).await.expect("the upload").attrs, untyped);
+
+        let one = pattern(FIVE_MIB, 1);
+        let two = pattern(10, 2);
+        let p1 = engine.upload_part(&b, &k, &upload, 1, stage(engine, &one).await, Some("c1==".into())).await.expect("p1");
+        let p2 = engine.upload_part(&b, &k, &upload, 2, stage(engine, &two).await, Some("c2==".into())).await.expect("p2");
+        let parts = engine.multipart_upload_parts(&b, &k, &upload).await.expect("parts");
+        assert_eq!(parts, [p1.clone(), p2.clone()]);
+        assert_eq!(parts.iter().map(|part| part.size).collect::<Vec<_>>(), [FIVE_MIB as u64, 10]);
+
+        let whole = Some(("SHA256".to_owned(), "d2hvbGU=-2".to_owned()));
+        let complete = |second: Option<&str>| {
+            let engine = engine.clone();
+            let (b, k, upload) = (b.clone(), k.clone(), upload.clone());
+            let parts = vec![(1, p1.etag.clone(), Some("c1==".to_owned())), (2, p2.etag.clone(), second.map(str::to_owned))];
+            let whole = whole.clone();
+            async move { engine.complete_multipart_upload_with_checksums(&b, &k, &upload, &parts, whole, WriteCondition::None).await }
+        };
+        // A listed checksum that is not the stored one is a part not uploaded as listed.
+        assert!(matches!(complete(Some("c1==")).await, Err(EngineError::InvalidPart)));
+        assert_eq!(engine.list_parts(&b, &k, &upload, 0, 10).await.expect("still in progress").parts.len(), 2);
+        // A part the caller names no checksum for is not compared.
+        let done = complete(None).await.expect("completed");
+        assert_eq!(done.attrs.checksum, whole, "the object gets the caller's checksum");
+        assert_eq!((done.part_count, done.size), (Some(2), FIVE_MIB as u64 + 10));
+        assert_eq!(engine.head_object(&b, &k).await.expect("head"), done);
+        // The retry of a completion whose answer was lost gets the object, checksum and all.
+        assert_eq!(complete(Some("c2==")).await.expect("retried"), done);
+        assert_eq!(get(engine, &b, "summed").await, [one.as_slice(), two.as_slice()].concat());
+
+        // The plain completion stores no checksum, even for an upload with an algorithm.
+        let p = engine.upload_part(&b, &key("untyped"), &other, 1, stage(engine, b"x").await, Some("AAAAAA==".into())).await.expect("part");
+        let plain = engine
+            .complete_multipart_upload(&b, &key("untyped"), &other, &[(1, p.etag)], WriteCondition::None)
+            .await
+            .expect("completed");
+        assert_eq!(plain.attrs.checksum, None);
+    }
 }

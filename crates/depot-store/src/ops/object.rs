@@ -3,7 +3,7 @@
 
 use depot_domain::{BucketName, ObjectKey};
 use depot_engine::{ObjectAttributes, ObjectInfo, WriteCondition};
-use depot_sigv4::{BoxError, ChecksumAlgorithm, VerifiedBody};
+use depot_sigv4::{BoxError, ChecksumAlgorithm, Checksummer, VerifiedBody};
 use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use http_body::{Body, Frame};
@@ -109,11 +109,34 @@ where
     B::Data: bytes::Buf + Send,
     B::Error: Into<BoxError>,
 {
+    stage_body_computing(ctx, body, max_size, None).await
+}
+
+/// As [`stage_body`]; when the client sent no checksum, `compute` names an algorithm whose
+/// checksum of the body is computed and returned instead (S3 does so for the parts of a
+/// `FULL_OBJECT` multipart upload).
+pub(crate) async fn stage_body_computing<B>(
+    ctx: &Ctx<'_>,
+    body: VerifiedBody<B>,
+    max_size: u64,
+    compute: Option<ChecksumAlgorithm>,
+) -> S3Result<(depot_engine::StagedBlob, Option<(String, String)>)>
+where
+    B: Body + Send + Unpin + 'static,
+    B::Data: bytes::Buf + Send,
+    B::Error: Into<BoxError>,
+{
     if declared_size(&ctx.headers).is_some_and(|size| size > max_size) {
         return Err(s3_error!(EntityTooLarge).detail("MaxSizeAllowed", max_size.to_string()));
     }
     let expected_md5 = content_md5(&ctx.headers)?;
     let (stream, trailers) = payload_stream(body);
+    let mut computed = compute.map(Checksummer::new);
+    let stream = stream.inspect_ok(|chunk| {
+        if let Some(checksummer) = computed.as_mut() {
+            checksummer.update(chunk);
+        }
+    });
     let staged = ctx.engine.stage(stream, max_size).await?;
     if let Some(declared) = declared_size(&ctx.headers)
         && staged.size < declared
@@ -123,7 +146,15 @@ where
     if expected_md5.is_some_and(|md5| md5 != staged.md5) {
         return Err(s3_error!(BadDigest));
     }
-    Ok((staged, verified_checksum(&trailers)))
+    let checksum = verified_checksum(&trailers).or_else(|| {
+        computed.map(|checksummer| {
+            (
+                checksummer.algorithm().name().to_owned(),
+                checksummer.finalize_base64(),
+            )
+        })
+    });
+    Ok((staged, checksum))
 }
 
 fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
@@ -207,6 +238,17 @@ fn object_headers(headers: &mut HeaderMap, info: &ObjectInfo) {
     }
 }
 
+/// The `x-amz-checksum-type` of a stored checksum value: a multipart object's `COMPOSITE`
+/// checksum ends in `-<parts>` (base64 has no `-`); every other is `FULL_OBJECT`.
+pub(crate) fn checksum_type_of(value: &str) -> &'static str {
+    match value.rsplit_once('-') {
+        Some((_, parts)) if !parts.is_empty() && parts.bytes().all(|b| b.is_ascii_digit()) => {
+            "COMPOSITE"
+        }
+        _ => "FULL_OBJECT",
+    }
+}
+
 /// `response-*` query parameters override response headers of a GET.
 const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
     ("response-content-type", "content-type"),
@@ -270,12 +312,14 @@ pub(crate) async fn get_object(ctx: &Ctx<'_>, head: bool) -> S3Result<Response<R
     let headers = response.headers_mut();
     let checksum_mode = text(&ctx.headers, "x-amz-checksum-mode")
         .is_some_and(|m| m.eq_ignore_ascii_case("ENABLED"));
+    // A range gets no checksum: the stored one describes the whole object.
     if checksum_mode
         && range.is_none()
         && let Some((algorithm, value)) = &info.attrs.checksum
         && let Some(algorithm) = ChecksumAlgorithm::from_name(algorithm)
     {
         insert(headers, algorithm.header_name(), value);
+        insert(headers, "x-amz-checksum-type", checksum_type_of(value));
     }
     if !head {
         for (param, header) in RESPONSE_OVERRIDES {
