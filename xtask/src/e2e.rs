@@ -1,11 +1,13 @@
 //! `cargo xtask e2e`: proves the S3 data plane works with the clients people actually use, by
-//! starting the built `depot-api` and running one suite per client (`e2e/<suite>`) against it.
+//! starting the built `depot-api` and running one suite per client (`e2e/<suite>`) against it,
+//! and that a 5 GiB object passes through it in bounded memory (`bigobject`).
 //!
 //! The order of a run: build `depot-api`; start it on `127.0.0.1:0` with a fresh data
 //! directory and a generated root key pair, learning its ports from the JSON `listening` log
 //! line; wait for `/healthz`; make sure the clients are installed; run each suite as a
-//! subprocess with `S3_ENDPOINT`, the keys and a temp dir of its own (`E2E_TMP`), under a time
-//! limit; stop the server with SIGTERM and require exit status 0. The last line is
+//! subprocess with `S3_ENDPOINT`, the keys, a temp dir of its own (`E2E_TMP`) and the server's
+//! process id (`DEPOT_PID`, for suites that read its memory in `/proc`), under a time limit;
+//! stop the server with SIGTERM and require exit status 0. The last line is
 //! `N passed, M failed`, counting suites, which CI reads.
 //!
 //! The hidden `--endpoint URL --access-key K --secret-key S` runs the suites against a server
@@ -42,7 +44,7 @@ const LOG_TAIL_LINES: usize = 80;
 /// The region every suite signs for; Depot's default.
 const REGION: &str = "us-east-1";
 
-/// The suites, in the order they run: one per client, each a file in `e2e/`.
+/// The suites, in the order they run: one per client, each a file in `e2e/`, then `bigobject`.
 const SUITES: &[Suite] = &[
     Suite {
         name: "awscli",
@@ -67,6 +69,14 @@ const SUITES: &[Suite] = &[
         file: "s3cmd.sh",
         interpreter: "bash",
         clients: &[Client::Curl, Client::S3cmd],
+    },
+    // Not a client but a bound: 5 GiB up and down through depot-api in bounded memory, read
+    // from /proc/$DEPOT_PID. Last, as the longest.
+    Suite {
+        name: "bigobject",
+        file: "bigobject.py",
+        interpreter: "python3",
+        clients: &[Client::Python, Client::Boto3],
     },
 ];
 
@@ -170,9 +180,12 @@ fn run_in(
         (None, None) => bail!("no server to test: none was started and no --endpoint given"),
     };
 
+    // The process under test, for suites that watch its memory; unknown with --endpoint.
+    let pid = server.as_ref().map(|server| server.child.id());
     let mut results = Vec::new();
     for suite in suites {
-        let result = run_suite(suite, &target, &work.path.join("suites").join(suite.name))?;
+        let tmp = work.path.join("suites").join(suite.name);
+        let result = run_suite(suite, &target, pid, &tmp)?;
         eprintln!(
             "==> e2e: {} {} in {:.1?}",
             suite.name,
@@ -647,7 +660,13 @@ impl SuiteResult {
 }
 
 /// Runs one suite in its own process group, so a timeout stops the clients it started too.
-fn run_suite(suite: &Suite, target: &Target, tmp: &Path) -> anyhow::Result<SuiteResult> {
+/// `pid` is the server's process id, given to the suite as `DEPOT_PID` when known.
+fn run_suite(
+    suite: &Suite,
+    target: &Target,
+    pid: Option<u32>,
+    tmp: &Path,
+) -> anyhow::Result<SuiteResult> {
     std::fs::create_dir_all(tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let script = project_root().join("e2e").join(suite.file);
     ensure!(
@@ -692,6 +711,10 @@ fn run_suite(suite: &Suite, target: &Target, tmp: &Path) -> anyhow::Result<Suite
         // Ctrl-C reaches xtask and depot-api but not the suite, which then fails fast against
         // the stopped server (or, with --endpoint, runs on to its end).
         .process_group(0);
+
+    if let Some(pid) = pid {
+        command.env("DEPOT_PID", pid.to_string());
+    }
 
     let started = Instant::now();
     let mut child = command
@@ -767,14 +790,16 @@ mod tests {
         let names = |v: Vec<&Suite>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
         assert_eq!(
             names(select_suites(&[])?),
-            ["awscli", "boto3", "rclone", "s3cmd"]
+            ["awscli", "boto3", "rclone", "s3cmd", "bigobject"]
         );
         let chosen = select_suites(&["s3cmd".into(), "boto3".into(), "s3cmd".into()])?;
         assert_eq!(names(chosen), ["s3cmd", "boto3"]);
         let error = select_suites(&["mc".into()]).err().map(|e| e.to_string());
         assert_eq!(
             error.as_deref(),
-            Some("no e2e suite named \"mc\"; the suites are awscli, boto3, rclone, s3cmd")
+            Some(
+                "no e2e suite named \"mc\"; the suites are awscli, boto3, rclone, s3cmd, bigobject"
+            )
         );
         Ok(())
     }
