@@ -24,6 +24,12 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::config::{Cli, Config};
 
+/// mimalloc instead of the system allocator: downloads allocate a fresh 1 MiB block per read,
+/// which glibc serves with `mmap` and returns with `munmap` (a page fault per 4 KiB, every
+/// time), while mimalloc reuses freed blocks; small allocations get cheaper too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match start() {
         Ok(()) => ExitCode::SUCCESS,

@@ -60,6 +60,18 @@ pub(crate) async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
+/// The file of a SQLite URL (`sqlite://path?…`, `sqlite:path`); `None` for an in-memory
+/// database or another backend.
+pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split(['?', '#']).next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
 /// Starts a write transaction. On SQLite it takes the write lock at `BEGIN`: a deferred
 /// transaction that reads first and writes later can fail to upgrade its lock, however long
 /// it waits.
@@ -146,17 +158,23 @@ pub(crate) fn is_postgres(connection: &impl ConnectionTrait) -> bool {
 }
 
 /// Runs `$body` — an expression using the transaction bound to `$txn` and evaluating to
-/// `Result<T, EngineError>` — in a write transaction of `$db`: commits on `Ok`, rolls back
-/// on `Err`, and runs the body again (up to [`MAX_TXN_ATTEMPTS`] times) when the error is
-/// [transient](is_transient). The body must therefore be safe to repeat: it may only touch
-/// the database through `$txn`.
+/// `Result<T, EngineError>` — in a write transaction of the engine `$engine`: commits on
+/// `Ok`, rolls back on `Err`, and runs the body again (up to [`MAX_TXN_ATTEMPTS`] times) when
+/// the error is [transient](is_transient). The body must therefore be safe to repeat: it may
+/// only touch the database through `$txn`.
+///
+/// On SQLite each attempt first queues on the engine's write gate (`Engine::write_gate`), so
+/// the database's single write lock passes from one writer to the next in arrival order
+/// instead of through SQLite's busy handler, which sleeps between retries and leaves the lock
+/// idle meanwhile.
 macro_rules! write_txn {
-    ($db:expr, |$txn:ident| $body:expr) => {{
+    ($engine:expr, |$txn:ident| $body:expr) => {{
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            let gate = $engine.write_gate().await;
             let outcome: Result<_, $crate::error::EngineError> =
-                match $crate::db::begin_write($db).await {
+                match $crate::db::begin_write($engine.db()).await {
                     Err(error) => Err(error.into()),
                     Ok($txn) => match $body {
                         Ok(value) => $txn.commit().await.map(|()| value).map_err(Into::into),
@@ -168,6 +186,7 @@ macro_rules! write_txn {
                         }
                     },
                 };
+            drop(gate);
             match outcome {
                 Err(error)
                     if $crate::db::is_transient(&error)
@@ -182,3 +201,28 @@ macro_rules! write_txn {
     }};
 }
 pub(crate) use write_txn;
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::sqlite_file;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/depot/depot.sqlite3?mode=rwc"),
+            Some(PathBuf::from("/var/lib/depot/depot.sqlite3"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:relative.db"),
+            Some(PathBuf::from("relative.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(
+            sqlite_file("sqlite://shared?mode=memory&cache=shared"),
+            None
+        );
+        assert_eq!(sqlite_file("postgres://postgres@127.0.0.1/test"), None);
+    }
+}

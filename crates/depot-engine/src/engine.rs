@@ -12,6 +12,7 @@ use futures_core::Stream;
 use sea_orm::DatabaseConnection;
 
 use crate::blob::{BlobId, BlobStore, LocalBlobStore};
+use crate::cache::MetadataCache;
 use crate::config::{EngineConfig, redact_url_password};
 use crate::crypto::{SecretSealer, load_or_create_master_key};
 use crate::db;
@@ -34,6 +35,13 @@ pub(crate) struct Inner {
     pub(crate) sealer: SecretSealer,
     pub(crate) orphan_grace: Duration,
     pub(crate) abandoned_upload_age: Duration,
+    /// Present while this process is the database's only writer (see `cache`).
+    pub(crate) cache: Option<MetadataCache>,
+    /// On SQLite, the queue write transactions take turns through (see `db::write_txn`).
+    write_gate: Option<tokio::sync::Mutex<()>>,
+    /// Held open for the engine's lifetime: the lock that makes it the SQLite database's
+    /// only user.
+    _exclusive: Option<std::fs::File>,
     /// For `Debug` only, password redacted.
     database: String,
 }
@@ -77,8 +85,15 @@ impl Engine {
                     })??
             }
         };
+        let exclusive = match db::sqlite_file(&config.database_url) {
+            Some(path) => Some(lock_exclusively(path).await?),
+            None => None,
+        };
         let db = db::connect(&config.database_url).await?;
         Migrator::up(&db, None).await?;
+        // SQLite is this process's alone (file locked above, or in memory); PostgreSQL may be
+        // shared by several nodes.
+        let cache = (!db::is_postgres(&db)).then(MetadataCache::new);
         let engine = Engine {
             inner: Arc::new(Inner {
                 db,
@@ -86,6 +101,9 @@ impl Engine {
                 sealer: SecretSealer::new(&master_key),
                 orphan_grace: config.orphan_grace,
                 abandoned_upload_age: config.abandoned_upload_age,
+                write_gate: cache.is_some().then(|| tokio::sync::Mutex::new(())),
+                cache,
+                _exclusive: exclusive,
                 database: redact_url_password(&config.database_url),
             }),
         };
@@ -125,6 +143,15 @@ impl Engine {
         &self.inner.db
     }
 
+    /// A turn to write, on SQLite (first come, first served: tokio's mutex is fair); nothing
+    /// to wait for on PostgreSQL, whose writers of one key queue on advisory locks instead.
+    pub(crate) async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.inner.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
+    }
+
     /// Removes blobs no row references any more. Best effort: a failure is logged, and the
     /// sweep removes the leftover later.
     pub(crate) async fn remove_blobs(&self, blobs: impl IntoIterator<Item = BlobId>) {
@@ -146,4 +173,45 @@ impl Engine {
         }
         Ok(opened)
     }
+}
+
+/// Locks `<database>.lock` beside a SQLite database file, so that a second process opening
+/// the same database fails at start-up instead of silently sharing it: the engine caches
+/// metadata on the strength of being its only writer.
+async fn lock_exclusively(database: std::path::PathBuf) -> Result<std::fs::File, EngineError> {
+    let mut name = database.clone().into_os_string();
+    name.push(".lock");
+    let path = std::path::PathBuf::from(name);
+    let locked = tokio::task::spawn_blocking(move || {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "{} is in use by another process (locked: {})",
+                    database.display(),
+                    path.display()
+                ),
+            )),
+            Err(std::fs::TryLockError::Error(error)) => Err(error),
+        }
+    })
+    .await
+    .map_err(|join_error| {
+        EngineError::Io(io::Error::other(format!(
+            "locking the database failed: {join_error}"
+        )))
+    })?;
+    Ok(locked?)
 }

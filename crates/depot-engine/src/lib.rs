@@ -39,8 +39,16 @@
 //! # Bounded memory by construction
 //!
 //! Uploads pass through [`WRITE_BATCH`] bytes at a time (plus the chunk just received);
-//! downloads read [`READ_BLOCK`] bytes at a time, one block in flight per stream. Nothing
-//! ever holds a whole object. Listings hold one page; the sweep one shard of blob ids.
+//! downloads read [`READ_BLOCK`] bytes at a time, reading one block ahead of the one being
+//! sent (at most three blocks per download). Nothing ever holds a whole object larger than a
+//! block. Listings hold one page; the sweep one shard of blob ids.
+//!
+//! # Metadata cached where it is safe
+//!
+//! On SQLite — one process's database, locked at open — access keys, buckets and object
+//! metadata are cached in memory and forgotten by every write that changes them, so a GET
+//! usually makes no database query. On PostgreSQL, which several nodes may share, every
+//! request reads the database (see `cache`).
 //!
 //! # Keys never become paths; secrets never rest in clear
 //!
@@ -49,6 +57,7 @@
 //! key (configuration or `data_dir/master.key`), bound to their access key id.
 
 mod blob;
+mod cache;
 mod config;
 mod crypto;
 mod db;
@@ -72,7 +81,7 @@ pub use ops::{MAX_COPY_SIZE, MAX_PART_NUMBER, MIN_PART_SIZE};
 pub use reader::{ObjectReader, READ_BLOCK};
 pub use stage::{StagedBlob, WRITE_BATCH};
 pub use types::{
-    BucketInfo, KeyRecord, ListPage, ListQuery, ListedObject, ObjectAttributes, ObjectInfo,
-    PartInfo, PartsPage, RootUser, StorageTotals, SweepReport, UploadInfo, UploadsPage,
+    BucketInfo, BucketRef, KeyRecord, ListPage, ListQuery, ListedObject, ObjectAttributes,
+    ObjectInfo, PartInfo, PartsPage, RootUser, StorageTotals, SweepReport, UploadInfo, UploadsPage,
     UploadsQuery, WriteCondition,
 };

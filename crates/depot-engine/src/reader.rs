@@ -3,10 +3,14 @@
 //! Every segment's blob is opened when the object is opened. An overwrite or delete that
 //! commits while a download is in flight removes the blob files, but open files stay
 //! readable (POSIX), so the download completes with the bytes it started with — never half
-//! of one version and half of another, never an error halfway.
+//! of one version and half of another, never an error halfway. An object of at most
+//! [`READ_BLOCK`] bytes in one blob is read whole when it is opened instead — one trip to the
+//! blocking pool for open, read and close — and is then served from memory.
 //!
-//! Bytes are read in [`READ_BLOCK`] blocks on the blocking pool, one block in flight per
-//! stream: memory per download is one block, whatever the object's size.
+//! Larger objects are read in [`READ_BLOCK`] blocks on the blocking pool, the next block
+//! read while the current one is being sent: memory per download is at most
+//! [`READ_BLOCK`] × 3 (the block the connection is writing, the one ready, the one being
+//! read), whatever the object's size.
 
 use std::io;
 use std::ops::Range;
@@ -14,12 +18,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_core::Stream;
+use tokio::task::JoinHandle;
 
 use crate::blob::BlobHandle;
 
-/// How many bytes one read fetches: large enough that per-read overhead vanishes beside the
-/// copy, small enough that many concurrent downloads fit in memory.
-pub const READ_BLOCK: u64 = 256 * 1024;
+/// How many bytes one read fetches: large enough that the per-read hand-off to the blocking
+/// pool vanishes beside the copy, small enough that many concurrent downloads fit in memory.
+pub const READ_BLOCK: u64 = 1024 * 1024;
 
 /// One open segment of an object.
 pub(crate) struct OpenSegment {
@@ -27,17 +32,29 @@ pub(crate) struct OpenSegment {
     pub(crate) size: u64,
 }
 
-/// An opened object's data: its segments, in order.
+/// Where an opened object's bytes are.
+enum Source {
+    /// A small object, read whole when it was opened.
+    Loaded(Bytes),
+    /// Open segments, in order.
+    Segments(Arc<[OpenSegment]>),
+}
+
+/// An opened object's data.
 pub struct ObjectReader {
-    segments: Arc<[OpenSegment]>,
+    source: Source,
     size: u64,
 }
 
 impl std::fmt::Debug for ObjectReader {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let segments = match &self.source {
+            Source::Loaded(_) => 0,
+            Source::Segments(segments) => segments.len(),
+        };
         formatter
             .debug_struct("ObjectReader")
-            .field("segments", &self.segments.len())
+            .field("segments", &segments)
             .field("size", &self.size)
             .finish()
     }
@@ -47,8 +64,16 @@ impl ObjectReader {
     pub(crate) fn new(segments: Vec<OpenSegment>) -> Self {
         let size = segments.iter().map(|segment| segment.size).sum();
         Self {
-            segments: segments.into(),
+            source: Source::Segments(segments.into()),
             size,
+        }
+    }
+
+    /// A reader over bytes already in memory.
+    pub(crate) fn loaded(bytes: Bytes) -> Self {
+        Self {
+            size: bytes.len() as u64,
+            source: Source::Loaded(bytes),
         }
     }
 
@@ -68,33 +93,84 @@ impl ObjectReader {
     ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
         let end = range.end.min(self.size);
         let start = range.start.min(end);
-        let cursor = Cursor {
-            segments: self.segments,
-            index: 0,
-            segment_start: 0,
-            position: start,
-            end,
+        let cursor = match self.source {
+            Source::Loaded(bytes) => Cursor::Loaded(
+                // Both bounds are within `bytes`, whose length is `self.size`.
+                Some(bytes.slice(start as usize..end as usize)).filter(|bytes| !bytes.is_empty()),
+            ),
+            Source::Segments(segments) => Cursor::Blocks(BlockCursor {
+                segments,
+                index: 0,
+                segment_start: 0,
+                position: start,
+                end,
+                ahead: None,
+            }),
         };
         futures_util::stream::unfold(cursor, |mut cursor| async move {
-            let block = cursor.next_block().await?;
+            let block = match &mut cursor {
+                Cursor::Loaded(bytes) => bytes.take().map(Ok),
+                Cursor::Blocks(blocks) => blocks.next_block().await,
+            }?;
             Some((block, cursor))
         })
     }
 }
 
-/// Where a stream is within the object.
-struct Cursor {
+enum Cursor {
+    Loaded(Option<Bytes>),
+    Blocks(BlockCursor),
+}
+
+/// A block being read on a task of its own; aborted if the download is dropped first.
+struct ReadAhead(JoinHandle<io::Result<Bytes>>);
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Where a stream over open segments is.
+struct BlockCursor {
     segments: Arc<[OpenSegment]>,
     /// The segment that holds `position`, once skipped to.
     index: usize,
     /// The object offset of segment `index`'s first byte.
     segment_start: u64,
+    /// The first byte not yet asked for.
     position: u64,
     end: u64,
+    /// The next block, already being read (or the error that stopped it from starting).
+    ahead: Option<io::Result<ReadAhead>>,
 }
 
-impl Cursor {
+impl BlockCursor {
     async fn next_block(&mut self) -> Option<io::Result<Bytes>> {
+        let mut current = match self.ahead.take().or_else(|| self.start_read())? {
+            Ok(current) => current,
+            Err(error) => {
+                self.position = self.end;
+                return Some(Err(error));
+            }
+        };
+        // Read the following block while this one is sent (an error waits its turn).
+        self.ahead = self.start_read();
+        let block = match (&mut current.0).await {
+            Ok(block) => block,
+            Err(join_error) => Err(io::Error::other(format!(
+                "reading a block failed: {join_error}"
+            ))),
+        };
+        if block.is_err() {
+            self.position = self.end;
+            self.ahead = None;
+        }
+        Some(block)
+    }
+
+    /// Starts reading the block at `position`, advancing past it; `None` at the end.
+    fn start_read(&mut self) -> Option<io::Result<ReadAhead>> {
         while self.position < self.end {
             let Some(segment) = self.segments.get(self.index) else {
                 // The segments are shorter than their recorded sizes add up to; say so
@@ -115,17 +191,11 @@ impl Cursor {
             let len = READ_BLOCK
                 .min(segment_end - self.position)
                 .min(self.end - self.position);
+            self.position += len;
             let handle = Arc::clone(&segment.handle);
-            return match handle.read(offset..offset + len).await {
-                Ok(block) => {
-                    self.position += len;
-                    Some(Ok(block))
-                }
-                Err(error) => {
-                    self.position = self.end;
-                    Some(Err(error))
-                }
-            };
+            return Some(Ok(ReadAhead(tokio::spawn(async move {
+                handle.read(offset..offset + len).await
+            }))));
         }
         None
     }

@@ -7,11 +7,10 @@
 //! threads.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -21,6 +20,11 @@ use rand::rngs::OsRng;
 
 use super::{BlobHandle, BlobId, BlobStore, StagingId, StagingWriter};
 use crate::crypto::sync_parent;
+
+/// Blobs up to this size are read on the calling thread when the kernel can serve the whole
+/// read from its caches (see [`cached`]): for a small object the hand-off to the blocking pool
+/// and back costs more than the read.
+const CACHED_READ_LIMIT: u64 = 64 * 1024;
 
 /// Blobs as files under a data directory.
 #[derive(Debug, Clone)]
@@ -128,8 +132,18 @@ impl BlobStore for LocalBlobStore {
         let path = self.blob_path(blob);
         let file = blocking(move || File::open(path)).await?;
         Ok(Arc::new(LocalBlobHandle {
-            file: Arc::new(file),
+            file: Arc::new(Mutex::new(file)),
         }))
+    }
+
+    async fn read_whole(&self, blob: BlobId, len: u64) -> io::Result<Bytes> {
+        let path = self.blob_path(blob);
+        if len <= CACHED_READ_LIMIT
+            && let Some(read) = cached::read_whole(&path, len)
+        {
+            return read;
+        }
+        blocking(move || read_exactly(&mut File::open(path)?, len)).await
     }
 
     async fn remove(&self, blob: BlobId) -> io::Result<()> {
@@ -258,23 +272,136 @@ impl StagingWriter for LocalStagingWriter {
 }
 
 /// An open blob file. Kept open, it stays readable even after the blob is removed.
+///
+/// The lock makes each read's seek and read one step: a handle belongs to one download, so
+/// it is never contended, but the trait allows reads from several tasks.
 struct LocalBlobHandle {
-    file: Arc<File>,
+    file: Arc<Mutex<File>>,
 }
 
 #[async_trait]
 impl BlobHandle for LocalBlobHandle {
     async fn read(&self, range: Range<u64>) -> io::Result<Bytes> {
-        let len = usize::try_from(range.end.saturating_sub(range.start))
-            .map_err(|_| io::Error::other("read range does not fit in memory"))?;
         let file = Arc::clone(&self.file);
         blocking(move || {
-            let mut buffer = vec![0u8; len];
-            // Positioned reads share the file descriptor without a seek position, so several
-            // downloads of one blob never disturb each other.
-            file.read_exact_at(&mut buffer, range.start)?;
-            Ok(Bytes::from(buffer))
+            let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            file.seek(SeekFrom::Start(range.start))?;
+            read_exactly(&mut file, range.end.saturating_sub(range.start))
         })
         .await
+    }
+}
+
+/// Reads exactly `len` bytes into a fresh buffer, without zero-filling it first (`read_to_end`
+/// reads into the vector's spare capacity); fewer bytes is `UnexpectedEof`.
+fn read_exactly(file: &mut File, len: u64) -> io::Result<Bytes> {
+    let capacity =
+        usize::try_from(len).map_err(|_| io::Error::other("read range does not fit in memory"))?;
+    let mut buffer = Vec::with_capacity(capacity);
+    file.take(len).read_to_end(&mut buffer)?;
+    if buffer.len() != capacity {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "blob is shorter than the range read",
+        ));
+    }
+    Ok(Bytes::from(buffer))
+}
+
+/// Reads that never wait for the disk: `openat2(RESOLVE_CACHED)` resolves the path only from
+/// the dentry cache and `preadv2(RWF_NOWAIT)` reads only from the page cache, each failing
+/// with `EAGAIN` instead of blocking. So a small, recently used blob is read on the async
+/// thread in a few microseconds, and anything else — a cold blob, an older kernel, another
+/// system — goes to the blocking pool as before (`None`).
+#[cfg(target_os = "linux")]
+mod cached {
+    use std::io;
+    use std::path::Path;
+
+    use bytes::Bytes;
+    use rustix::fs::{CWD, Mode, OFlags, ResolveFlags, openat2};
+    use rustix::io::{Errno, IoSliceMut, ReadWriteFlags, preadv2};
+
+    /// Errors that mean "not without blocking" or "not supported here": try the slow way.
+    fn must_block(errno: Errno) -> bool {
+        // EAGAIN: not cached. ENOSYS / EINVAL / EOPNOTSUPP: a kernel or file system without
+        // openat2, RESOLVE_CACHED or RWF_NOWAIT.
+        matches!(
+            errno,
+            Errno::AGAIN | Errno::NOSYS | Errno::INVAL | Errno::OPNOTSUPP
+        )
+    }
+
+    pub(super) fn read_whole(path: &Path, len: u64) -> Option<io::Result<Bytes>> {
+        let len = usize::try_from(len).ok()?;
+        let file = match openat2(
+            CWD,
+            path,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::CACHED,
+        ) {
+            Ok(file) => file,
+            Err(errno) if must_block(errno) => return None,
+            Err(errno) => return Some(Err(errno.into())),
+        };
+        let mut buffer = vec![0u8; len];
+        let mut filled = 0;
+        while filled < len {
+            let mut slices = [IoSliceMut::new(&mut buffer[filled..])];
+            match preadv2(&file, &mut slices, filled as u64, ReadWriteFlags::NOWAIT) {
+                Ok(0) => {
+                    return Some(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "blob is shorter than the range read",
+                    )));
+                }
+                Ok(read) => filled += read,
+                Err(Errno::INTR) => {}
+                Err(errno) if must_block(errno) => return None,
+                Err(errno) => return Some(Err(errno.into())),
+            }
+        }
+        Some(Ok(Bytes::from(buffer)))
+    }
+}
+
+/// Elsewhere every read goes to the blocking pool.
+#[cfg(not(target_os = "linux"))]
+mod cached {
+    use std::io;
+    use std::path::Path;
+
+    use bytes::Bytes;
+
+    pub(super) fn read_whole(_path: &Path, _len: u64) -> Option<io::Result<Bytes>> {
+        None
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_reads_serve_hot_files_and_report_missing_and_short_ones() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("blob");
+        fs::write(&path, b"hot bytes").expect("write");
+        // Just written, so in the page cache: served without the blocking pool.
+        let read = cached::read_whole(&path, 9).expect("a cached file is read in place");
+        assert_eq!(read.expect("read"), Bytes::from_static(b"hot bytes"));
+        let short = cached::read_whole(&path, 10).expect("cached");
+        assert_eq!(
+            short.expect_err("too short").kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+        // A name never looked up is not in the dentry cache: the slow path decides.
+        if let Some(missing) = cached::read_whole(&dir.path().join("missing"), 1) {
+            assert_eq!(
+                missing.expect_err("missing").kind(),
+                io::ErrorKind::NotFound
+            );
+        }
     }
 }

@@ -100,6 +100,13 @@ pub trait BlobStore: Send + Sync + fmt::Debug + 'static {
     /// Opens a committed blob for reading. A missing blob is `io::ErrorKind::NotFound`.
     async fn open(&self, blob: BlobId) -> io::Result<Arc<dyn BlobHandle>>;
 
+    /// Reads all `len` bytes of a committed blob at once — for small blobs, where opening,
+    /// reading and closing in one step saves trips to the blocking pool. A missing blob is
+    /// `io::ErrorKind::NotFound`, a shorter one `io::ErrorKind::UnexpectedEof`.
+    async fn read_whole(&self, blob: BlobId, len: u64) -> io::Result<Bytes> {
+        self.open(blob).await?.read(0..len).await
+    }
+
     /// Removes a committed blob; removing one that does not exist is not an error.
     async fn remove(&self, blob: BlobId) -> io::Result<()>;
 

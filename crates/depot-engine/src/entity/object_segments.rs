@@ -16,6 +16,20 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::objects::Entity",
+        from = "Column::ObjectId",
+        to = "super::objects::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Object,
+}
+
+impl Related<super::objects::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Object.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

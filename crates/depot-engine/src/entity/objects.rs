@@ -30,6 +30,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::object_segments::Entity")]
+    Segments,
+}
+
+impl Related<super::object_segments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Segments.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

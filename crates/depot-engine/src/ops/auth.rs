@@ -1,5 +1,7 @@
 //! Users and access keys: what signature verification and the admin APIs need.
 
+use std::sync::Arc;
+
 use depot_domain::{AccessKeyPair, AccountName, Email, MAX_KEY_PAIRS_PER_OWNER, S3User, UserId};
 use sea_orm::DatabaseTransaction;
 
@@ -37,15 +39,16 @@ impl Engine {
             check_configured_credential("secret access key", secret)?;
         }
         let sealer = &self.inner.sealer;
-        write_txn!(self.db(), |txn| ensure_root_in(&txn, sealer, email, keys)
-            .await)
+        let outcome = write_txn!(self, |txn| ensure_root_in(&txn, sealer, email, keys).await);
+        self.forget_keys();
+        outcome
     }
 
     /// Creates an enabled user with a fresh id.
     ///
     /// Errors: [`EngineError::UserAlreadyExists`] if the email is taken.
     pub async fn create_user(&self, email: &Email, system: bool) -> Result<S3User, EngineError> {
-        write_txn!(self.db(), |txn| async {
+        write_txn!(self, |txn| async {
             if users::find_by_email(&txn, email).await?.is_some() {
                 return Err(EngineError::UserAlreadyExists);
             }
@@ -79,7 +82,7 @@ impl Engine {
                 .map_err(|error| EngineError::InvalidArgument(error.to_string()))?;
         }
         let sealer = &self.inner.sealer;
-        write_txn!(self.db(), |txn| async {
+        let outcome = write_txn!(self, |txn| async {
             // Locking the user serialises key creation for them, so two concurrent calls
             // cannot both see one free slot.
             if users::find(&txn, user, true).await?.is_none() {
@@ -98,7 +101,9 @@ impl Engine {
             users::insert_key(&txn, access_key_id, user, account, sealed).await?;
             Ok(pair)
         }
-        .await)
+        .await);
+        self.forget_keys();
+        outcome
     }
 
     /// What verifying a signature made with `access_key_id` needs, the secret decrypted.
@@ -107,6 +112,12 @@ impl Engine {
     /// Errors: [`EngineError::Crypto`] if the secret does not decrypt (a different master
     /// key than the one it was stored with).
     pub async fn access_key(&self, access_key_id: &str) -> Result<Option<KeyRecord>, EngineError> {
+        let cache = self.inner.cache.as_ref().map(|cache| &cache.keys);
+        let cache_key = access_key_id.to_owned();
+        if let Some(record) = cache.and_then(|keys| keys.get(&cache_key)) {
+            return Ok(Some(KeyRecord::clone(&record)));
+        }
+        let ticket = cache.map(|keys| keys.ticket(&cache_key));
         let Some((key, user)) = users::find_key(self.db(), access_key_id).await? else {
             return Ok(None);
         };
@@ -117,14 +128,26 @@ impl Engine {
             .inner
             .sealer
             .open(&key.access_key_id, &key.sealed_secret)?;
-        Ok(Some(KeyRecord {
+        let record = KeyRecord {
             access_key_id: key.access_key_id,
             secret,
             user_id: key.user_id,
             user_enabled: user.state == depot_domain::UserState::Enabled,
             system: user.flags.system,
             account: key.account,
-        }))
+        };
+        if let (Some(keys), Some(ticket)) = (cache, ticket) {
+            keys.insert(cache_key, Arc::new(record.clone()), ticket);
+        }
+        Ok(Some(record))
+    }
+
+    /// Drops every cached access key; call after any transaction that changes users or keys
+    /// has ended (a revoked or disabled key must stop working at once).
+    pub(crate) fn forget_keys(&self) {
+        if let Some(cache) = &self.inner.cache {
+            cache.keys.forget_all();
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Buckets: create, look up, list, delete.
 
+use std::sync::Arc;
+
 use depot_domain::{BucketName, UserId};
 use sea_orm::SqlErr;
 use sea_orm::sea_query::LockType;
@@ -8,7 +10,7 @@ use crate::db::write_txn;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::repo::{buckets, uploads};
-use crate::types::{BucketInfo, StorageTotals};
+use crate::types::{BucketInfo, BucketRef, StorageTotals};
 
 impl Engine {
     /// Creates the bucket `name` for `owner` in `location`.
@@ -39,6 +41,7 @@ impl Engine {
             }
             other => other,
         }
+        .inspect(|_| self.forget_bucket(name))
     }
 
     /// The bucket `name`, with its counters.
@@ -46,6 +49,25 @@ impl Engine {
     /// Errors: [`EngineError::NoSuchBucket`].
     pub async fn bucket(&self, name: &BucketName) -> Result<BucketInfo, EngineError> {
         buckets::get(self.db(), name, None).await
+    }
+
+    /// The bucket `name`, without its counters: what authorising a request needs, from the
+    /// cache when the engine has one.
+    ///
+    /// Errors: [`EngineError::NoSuchBucket`].
+    pub async fn bucket_ref(&self, name: &BucketName) -> Result<Arc<BucketRef>, EngineError> {
+        let Some(cache) = &self.inner.cache else {
+            return Ok(Arc::new(buckets::get(self.db(), name, None).await?.into()));
+        };
+        if let Some(bucket) = cache.buckets.get(name) {
+            return Ok(bucket);
+        }
+        let ticket = cache.buckets.ticket(name);
+        let bucket = Arc::new(BucketRef::from(buckets::get(self.db(), name, None).await?));
+        cache
+            .buckets
+            .insert(name.clone(), Arc::clone(&bucket), ticket);
+        Ok(bucket)
     }
 
     /// What the whole store holds: buckets, objects and their bytes (the buckets' counters,
@@ -69,7 +91,7 @@ impl Engine {
     ///
     /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::BucketNotEmpty`].
     pub async fn delete_bucket(&self, name: &BucketName) -> Result<(), EngineError> {
-        let part_blobs = write_txn!(self.db(), |txn| async {
+        let part_blobs = write_txn!(self, |txn| async {
             // `Update` waits for every write in flight in the bucket (they hold `KeyShare`)
             // and keeps new ones out until this transaction ends.
             let bucket = buckets::get(&txn, name, Some(LockType::Update)).await?;
@@ -80,8 +102,17 @@ impl Engine {
             buckets::delete(&txn, bucket.id).await?;
             Ok(part_blobs)
         }
-        .await)?;
-        self.remove_blobs(part_blobs).await;
+        .await);
+        self.forget_bucket(name);
+        self.remove_blobs(part_blobs?).await;
         Ok(())
+    }
+
+    /// Drops the cached bucket `name`; call after a transaction that created or deleted it
+    /// has ended.
+    pub(crate) fn forget_bucket(&self, name: &BucketName) {
+        if let Some(cache) = &self.inner.cache {
+            cache.buckets.forget(name);
+        }
     }
 }

@@ -2,16 +2,18 @@
 
 use std::io;
 use std::ops::Range;
+use std::sync::Arc;
 
 use depot_domain::{BucketName, ObjectKey};
 use sea_orm::DatabaseTransaction;
 use sea_orm::sea_query::LockType;
 
 use crate::blob::BlobId;
+use crate::cache::ObjectEntry;
 use crate::db::{lock_name, write_txn};
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::reader::ObjectReader;
+use crate::reader::{ObjectReader, READ_BLOCK};
 use crate::repo::objects::{NewObject, Segment};
 use crate::repo::{buckets, now, objects};
 use crate::stage::StagedBlob;
@@ -52,13 +54,16 @@ impl Engine {
             last_modified: now(),
         };
         let segments = [Segment { blob, size }];
-        let written = write_txn!(self.db(), |txn| async {
+        let written = write_txn!(self, |txn| async {
             let bucket_info = buckets::get(&txn, bucket, Some(LockType::KeyShare)).await?;
-            write_object_in(&txn, &bucket_info, key, &object, &segments, &condition).await
+            write_object_in(&txn, &bucket_info, key, &object, &segments, &condition)
+                .await
+                .map(|written| (bucket_info.id, written))
         }
         .await);
         match written {
-            Ok((info, replaced)) => {
+            Ok((bucket_id, (info, replaced))) => {
+                self.forget_object(bucket_id, key);
                 self.remove_blobs(replaced).await;
                 Ok(info)
             }
@@ -77,7 +82,7 @@ impl Engine {
         bucket: &BucketName,
         key: &ObjectKey,
     ) -> Result<ObjectInfo, EngineError> {
-        Ok(self.find_object(bucket, key).await?.1.info)
+        Ok(self.find_object(bucket, key).await?.info.clone())
     }
 
     /// The metadata of `key` and a reader over its bytes, its blob files already open (so a
@@ -92,19 +97,29 @@ impl Engine {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (_, object) = self.find_object(bucket, key).await?;
-            let segments = objects::segments(self.db(), object.id).await?;
+            let object = self.find_object(bucket, key).await?;
             // Segments are immutable per object id (an overwrite makes a new id), so missing
             // or short segments mean the object was replaced after its row was read.
-            let recorded: u64 = segments.iter().map(|segment| segment.size).sum();
-            let consistent = !segments.is_empty() && recorded == object.info.size;
+            let recorded: u64 = object.segments.iter().map(|segment| segment.size).sum();
+            let consistent = !object.segments.is_empty() && recorded == object.info.size;
             if consistent {
-                match self.open_segments(&segments).await {
-                    Ok(opened) => return Ok((object.info, ObjectReader::new(opened))),
+                let opened = match object.segments.as_slice() {
+                    [only] if only.size <= READ_BLOCK => self
+                        .inner
+                        .blobs
+                        .read_whole(only.blob, only.size)
+                        .await
+                        .map(ObjectReader::loaded),
+                    segments => self.open_segments(segments).await.map(ObjectReader::new),
+                };
+                match opened {
+                    Ok(reader) => return Ok((object.info.clone(), reader)),
                     Err(error) if error.kind() == io::ErrorKind::NotFound => {}
                     Err(error) => return Err(error.into()),
                 }
             }
+            // Whatever was cached is gone: read the database again.
+            self.forget_object(object.bucket_id, key);
             if attempt >= OPEN_ATTEMPTS {
                 return Err(EngineError::Io(io::Error::other(format!(
                     "object {key} kept changing while it was being opened"
@@ -121,7 +136,7 @@ impl Engine {
         bucket: &BucketName,
         key: &ObjectKey,
     ) -> Result<bool, EngineError> {
-        let removed = write_txn!(self.db(), |txn| async {
+        let removed = write_txn!(self, |txn| async {
             let bucket_info = buckets::get(&txn, bucket, Some(LockType::KeyShare)).await?;
             lock_key(&txn, bucket_info.id, key).await?;
             let Some(existing) = objects::find(&txn, bucket_info.id, bucket, key, true).await?
@@ -136,11 +151,12 @@ impl Engine {
                 -crate::repo::to_i64(existing.info.size)?,
             )
             .await?;
-            Ok(Some(blobs))
+            Ok(Some((bucket_info.id, blobs)))
         }
         .await)?;
         match removed {
-            Some(blobs) => {
+            Some((bucket_id, blobs)) => {
+                self.forget_object(bucket_id, key);
                 self.remove_blobs(blobs).await;
                 Ok(true)
             }
@@ -176,17 +192,56 @@ impl Engine {
             .await
     }
 
-    /// The bucket and the object `key`, from the pool (no transaction).
+    /// The object `key` with its segments: from the cache when the engine has one, else in
+    /// one query (no transaction: segments are immutable per object id).
     pub(crate) async fn find_object(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
-    ) -> Result<(BucketInfo, objects::StoredObject), EngineError> {
-        let bucket_info = buckets::get(self.db(), bucket, None).await?;
-        let object = objects::find(self.db(), bucket_info.id, bucket, key, false)
+    ) -> Result<Arc<ObjectEntry>, EngineError> {
+        let bucket_ref = self.bucket_ref(bucket).await?;
+        let cache = self.inner.cache.as_ref().map(|cache| &cache.objects);
+        let cache_key = (bucket_ref.id, key.clone());
+        if let Some(entry) = cache.and_then(|objects| objects.get(&cache_key)) {
+            return Ok(entry);
+        }
+        let ticket = cache.map(|objects| objects.ticket(&cache_key));
+        let (object, segments) = objects::find_with_segments(self.db(), bucket_ref.id, bucket, key)
             .await?
             .ok_or(EngineError::NoSuchKey)?;
-        Ok((bucket_info, object))
+        let entry = Arc::new(ObjectEntry {
+            bucket_id: bucket_ref.id,
+            info: object.info,
+            segments,
+        });
+        if let (Some(objects), Some(ticket)) = (cache, ticket) {
+            objects.insert(cache_key, Arc::clone(&entry), ticket);
+        }
+        Ok(entry)
+    }
+
+    /// Drops the cached object `key` of the bucket with id `bucket_id`; every write of an
+    /// object row calls it after its transaction has ended, committed or not.
+    pub(crate) fn forget_object(&self, bucket_id: i64, key: &ObjectKey) {
+        if let Some(cache) = &self.inner.cache {
+            cache.objects.forget(&(bucket_id, key.clone()));
+        }
+    }
+
+    /// Like [`Engine::forget_object`], for a caller that knows the bucket by name only.
+    pub(crate) async fn forget_object_named(&self, bucket: &BucketName, key: &ObjectKey) {
+        if self.inner.cache.is_none() {
+            return;
+        }
+        match self.bucket_ref(bucket).await {
+            Ok(bucket_ref) => self.forget_object(bucket_ref.id, key),
+            // Without the bucket's id, forget every object rather than risk a stale one.
+            Err(_) => {
+                if let Some(cache) = &self.inner.cache {
+                    cache.objects.forget_all();
+                }
+            }
+        }
     }
 
     /// Stages `range` of an open object as a new blob. A read failure is the server's
@@ -211,7 +266,8 @@ impl Engine {
 
 /// Writes `object` under `key` in a bucket whose row the caller has locked with `KeyShare`,
 /// if `condition` holds; returns the new object's metadata and the blobs of the object it
-/// replaced (to remove after the commit).
+/// replaced (to remove after the commit). Once the transaction has committed, the caller
+/// must call [`Engine::forget_object`]: the engine may have the replaced object cached.
 pub(crate) async fn write_object_in(
     txn: &DatabaseTransaction,
     bucket: &BucketInfo,

@@ -154,6 +154,37 @@ pub(crate) async fn find(
         .transpose()
 }
 
+/// The object under `key` with its segments in order, in one query (a join).
+pub(crate) async fn find_with_segments(
+    connection: &impl ConnectionTrait,
+    bucket_id: i64,
+    bucket: &BucketName,
+    key: &ObjectKey,
+) -> Result<Option<(StoredObject, Vec<Segment>)>, EngineError> {
+    let found = objects::Entity::find()
+        .filter(objects::Column::BucketId.eq(bucket_id))
+        .filter(objects::Column::Key.eq(key.as_str().as_bytes().to_vec()))
+        .find_with_related(object_segments::Entity)
+        .all(connection)
+        .await?;
+    let Some((model, mut segments)) = found.into_iter().next() else {
+        return Ok(None);
+    };
+    segments.sort_by_key(|segment| segment.seq);
+    let segments = segments
+        .into_iter()
+        .map(segment_from_model)
+        .collect::<Result<_, _>>()?;
+    Ok(Some((from_model(bucket, model)?, segments)))
+}
+
+fn segment_from_model(segment: object_segments::Model) -> Result<Segment, EngineError> {
+    Ok(Segment {
+        blob: parse_blob_id(&segment.blob_id)?,
+        size: to_u64(segment.size, "segment size")?,
+    })
+}
+
 /// The object's segments in order.
 pub(crate) async fn segments(
     connection: &impl ConnectionTrait,
@@ -165,12 +196,7 @@ pub(crate) async fn segments(
         .all(connection)
         .await?
         .into_iter()
-        .map(|segment| {
-            Ok(Segment {
-                blob: parse_blob_id(&segment.blob_id)?,
-                size: to_u64(segment.size, "segment size")?,
-            })
-        })
+        .map(segment_from_model)
         .collect()
 }
 

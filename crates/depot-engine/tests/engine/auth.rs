@@ -107,11 +107,11 @@ engine_tests! {
 
         // The same key from configuration opens the same secrets.
         let same: [u8; 32] = master_key.as_slice().try_into().expect("32 bytes");
-        let reopened = harness.reopen(|config| config.master_key = Some(same)).await;
-        let record = reopened.access_key(pair.access_key_id.as_str()).await.expect("lookup").expect("exists");
+        let harness = harness.restart(|config| config.master_key = Some(same)).await;
+        let record = harness.engine.access_key(pair.access_key_id.as_str()).await.expect("lookup").expect("exists");
         assert_eq!(record.secret, pair.secret_access_key.expose_secret());
 
-        let wrong = harness.reopen(|config| config.master_key = Some([0x5a; 32])).await;
-        assert!(matches!(wrong.access_key(pair.access_key_id.as_str()).await, Err(EngineError::Crypto(_))));
+        let harness = harness.restart(|config| config.master_key = Some([0x5a; 32])).await;
+        assert!(matches!(harness.engine.access_key(pair.access_key_id.as_str()).await, Err(EngineError::Crypto(_))));
     }
 }

@@ -76,11 +76,25 @@ impl Harness {
         self.dir.path().join("data")
     }
 
-    /// Another engine on the same data directory and database, as after a restart.
-    pub(crate) async fn reopen(&self, configure: impl FnOnce(&mut EngineConfig)) -> Engine {
+    /// Stops the engine and opens it again on the same data directory and database,
+    /// configured by `configure`, as a process restart does (a SQLite database admits one
+    /// engine at a time).
+    pub(crate) async fn restart(self, configure: impl FnOnce(&mut EngineConfig)) -> Harness {
         let mut config = EngineConfig::new(self.data_dir(), self.database_url.clone());
         configure(&mut config);
-        Engine::open(config).await.expect("the engine reopens")
+        let Harness {
+            engine,
+            database_url,
+            _postgres,
+            dir,
+        } = self;
+        drop(engine);
+        Harness {
+            engine: Engine::open(config).await.expect("the engine reopens"),
+            database_url,
+            _postgres,
+            dir,
+        }
     }
 }
 

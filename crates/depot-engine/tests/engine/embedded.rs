@@ -172,3 +172,30 @@ fn futures_are_send(engine: Engine) {
     send(engine.list_multipart_uploads(&b, &UploadsQuery::default()));
     send(engine.sweep());
 }
+
+/// The engine caches metadata because it is a SQLite database's only user: a second engine
+/// on the same database is refused while the first is open, and admitted once it is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_database_admits_one_engine_at_a_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = Engine::open(EngineConfig::embedded(dir.path()))
+        .await
+        .expect("opens");
+    let refused = Engine::open(EngineConfig::embedded(dir.path()))
+        .await
+        .expect_err("a second engine on the same database");
+    match refused {
+        depot_engine::EngineError::Io(error) => {
+            assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+            assert!(
+                error.to_string().contains("in use by another process"),
+                "{error}"
+            );
+        }
+        other => panic!("refused with {other:?}"),
+    }
+    drop(first);
+    Engine::open(EngineConfig::embedded(dir.path()))
+        .await
+        .expect("opens once the first engine is closed");
+}

@@ -4,6 +4,7 @@ mod common;
 
 mod auth;
 mod buckets;
+mod coherence;
 mod embedded;
 mod listing;
 mod multipart;

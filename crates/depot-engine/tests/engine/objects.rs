@@ -76,22 +76,34 @@ engine_tests! {
         assert_eq!((empty.size, empty.etag.as_str()), (0, "d41d8cd98f00b204e9800998ecf8427e"));
         assert!(get(engine, &b, "empty").await.is_empty());
 
-        let data = pattern(1_000_000, 9);
-        put(engine, &b, "big", &data).await;
-        for (start, end) in [(0, 1), (0, 262_144), (262_143, 262_145), (999_999, 1_000_000), (10, 900_000)] {
-            assert_eq!(get_range(engine, &b, "big", start..end).await, data[start as usize..end as usize]);
+        // Larger than a block, so read block by block; then small, so read whole at open.
+        let block = depot_engine::READ_BLOCK as usize;
+        for (name, len) in [("big", 2 * block + 500_000), ("small", block - 1)] {
+            let data = pattern(len, 9);
+            put(engine, &b, name, &data).await;
+            let last = len as u64;
+            let ranges = [(0, 1), (0, 262_144), (262_143, 262_145), (last - 1, last), (10, last - 10),
+                (block as u64 - 1, block as u64 + 1), (0, last)];
+            for (start, end) in ranges.into_iter().filter(|&(_, end)| end <= last) {
+                assert_eq!(get_range(engine, &b, name, start..end).await, data[start as usize..end as usize], "{name} {start}..{end}");
+            }
+            // Clamped to the object; an empty range is an empty body.
+            assert_eq!(get_range(engine, &b, name, last - 1000..u64::MAX).await, data[len - 1000..]);
+            assert!(get_range(engine, &b, name, 5..5).await.is_empty());
+            assert!(get_range(engine, &b, name, last..last + 10).await.is_empty());
         }
-        // Clamped to the object; an empty range is an empty body.
-        assert_eq!(get_range(engine, &b, "big", 999_000..5_000_000).await, data[999_000..]);
-        assert!(get_range(engine, &b, "big", 5..5).await.is_empty());
-        // Blocks are large: a megabyte arrives in four reads of 256 KiB.
+        // Blocks are large: two and a half megabytes arrive in three reads.
         let (_, reader) = engine.open_object(&b, &key("big")).await.expect("open");
         let mut blocks = Box::pin(reader.into_stream(0..u64::MAX));
         let mut sizes = Vec::new();
         while let Some(block) = futures_util::StreamExt::next(&mut blocks).await {
             sizes.push(block.expect("block").len());
         }
-        assert_eq!(sizes, [262_144, 262_144, 262_144, 213_568]);
+        assert_eq!(sizes, [block, block, 500_000]);
+        // A small object is one block.
+        let (_, reader) = engine.open_object(&b, &key("small")).await.expect("open");
+        let blocks: Vec<_> = futures_util::StreamExt::collect(reader.into_stream(0..u64::MAX)).await;
+        assert_eq!(blocks.len(), 1);
     }
 
     async fn sixteen_racing_creators_one_winner(harness) {

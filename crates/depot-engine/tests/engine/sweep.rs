@@ -29,11 +29,12 @@ engine_tests! {
         assert_eq!(engine.sweep().await.expect("sweep"), SweepReport::default());
         assert_eq!((blob_count(&harness), staging_count(&harness)), (4, 1));
 
-        let restarted = harness.reopen(|config| config.orphan_grace = Duration::ZERO).await;
+        let harness = harness.restart(|config| config.orphan_grace = Duration::ZERO).await;
+        let restarted = &harness.engine;
         assert_eq!((blob_count(&harness), staging_count(&harness)), (3, 0), "opening sweeps");
         assert_eq!(restarted.sweep().await.expect("sweep"), SweepReport::default(), "nothing more to do");
         assert!(orphan_dir.join("README").exists());
-        assert_eq!(get(&restarted, &b, "kept").await, b"live data");
+        assert_eq!(get(restarted, &b, "kept").await, b"live data");
         let parts = restarted.list_parts(&b, &key("pending"), &upload, 0, 10).await.expect("the upload survives");
         assert_eq!(parts.parts.len(), 1);
     }
@@ -46,7 +47,8 @@ engine_tests! {
         assert_eq!(engine.sweep().await.expect("sweep").uploads_aborted, 0, "seven days have not passed");
 
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let restarted = harness.reopen(|config| config.abandoned_upload_age = Duration::from_millis(1)).await;
+        let harness = harness.restart(|config| config.abandoned_upload_age = Duration::from_millis(1)).await;
+        let restarted = &harness.engine;
         assert_eq!(blob_count(&harness), 0, "the abandoned upload's parts are gone");
         assert!(restarted.list_parts(&b, &key("old"), &upload, 0, 10).await.is_err());
     }
