@@ -4,7 +4,8 @@ error cases, with error codes and HTTP statuses asserted exactly as AWS S3 answe
 
 Run by `cargo xtask e2e --suite boto3`, which sets S3_ENDPOINT, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION and E2E_TMP. Every test creates its own bucket (a
-uuid in its name) and removes it. Path-style addressing throughout; about 28 MiB uploaded.
+uuid in its name) and removes it. Path-style addressing, except VirtualHostedTests (when the
+harness gives S3_VIRTUAL_DOMAIN); about 28 MiB uploaded.
 Standard library and boto3 only: unittest, http.client for the raw HTTP a presigned URL or a
 POST form needs.
 
@@ -19,6 +20,7 @@ import hashlib
 import http.client
 import io
 import os
+import socket
 import sys
 import time
 import unittest
@@ -38,6 +40,8 @@ ACCESS_KEY = os.environ["AWS_ACCESS_KEY_ID"]
 SECRET_KEY = os.environ["AWS_SECRET_ACCESS_KEY"]
 REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
 ON_MOTO = os.environ.get("E2E_REFERENCE") == "moto"
+# The server's virtual-hosted base domain, when the harness started the server with one.
+VIRTUAL_DOMAIN = os.environ.get("S3_VIRTUAL_DOMAIN")
 
 MiB = 1024 * 1024
 BOTOCORE = tuple(int(part) for part in botocore.__version__.split(".")[:2])
@@ -1368,6 +1372,105 @@ class AuthTests(S3Case):
         self.assertEqual(got["Metadata"], {"a": "b"})
         self.assertEqual([o["Key"] for o in v2.list_objects(Bucket=self.bucket)["Contents"]], ["v2 key+ü"])
         v2.delete_object(Bucket=self.bucket, Key="v2 key+ü")
+
+
+# ---- virtual-hosted-style addressing ----
+
+
+@contextlib.contextmanager
+def resolved_to_loopback(domain):
+    """Makes `domain` and every name under it resolve to 127.0.0.1 in this process, as a DNS
+    wildcard record does in production (urllib3 and http.client look names up through
+    socket.getaddrinfo)."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if isinstance(host, str) and (host == domain or host.endswith("." + domain)):
+            host = "127.0.0.1"
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real_getaddrinfo
+
+
+@unittest.skipUnless(VIRTUAL_DOMAIN, "S3_VIRTUAL_DOMAIN is not set (the harness did not start the server)")
+class VirtualHostedTests(unittest.TestCase):
+    """boto3 addressing buckets as `<bucket>.<domain>`, the default of AWS SDKs."""
+
+    def setUp(self):
+        patch = resolved_to_loopback(VIRTUAL_DOMAIN)
+        patch.__enter__()
+        self.addCleanup(patch.__exit__, None, None, None)
+        port = urllib.parse.urlsplit(ENDPOINT).port
+        self.endpoint = f"http://{VIRTUAL_DOMAIN}:{port}"
+        self.bucket = new_bucket_name("vhost")
+
+    def client(self, signature_version="s3v4"):
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            config=Config(
+                signature_version=signature_version,
+                s3={"addressing_style": "virtual"},
+                retries={"total_max_attempts": 1, "mode": "standard"},
+            ),
+        )
+
+    def test_bucket_in_the_host_name(self):
+        s3 = self.client()
+        requests = []
+        s3.meta.events.register("before-send.s3", lambda request, **_: requests.append(request.url))
+        s3.create_bucket(Bucket=self.bucket)
+        self.addCleanup(empty_and_delete, make_client(), self.bucket)
+        UPLOADED[0] += 11
+        s3.put_object(Bucket=self.bucket, Key="dir/hello.txt", Body=b"hello vhost", ContentType="text/plain")
+        got = s3.get_object(Bucket=self.bucket, Key="dir/hello.txt")
+        self.assertEqual(got["Body"].read(), b"hello vhost")
+        self.assertEqual(got["ContentType"], "text/plain")
+        self.assertEqual(s3.head_object(Bucket=self.bucket, Key="dir/hello.txt")["ContentLength"], 11)
+        listed = s3.list_objects_v2(Bucket=self.bucket, Prefix="dir/")
+        self.assertEqual([o["Key"] for o in listed["Contents"]], ["dir/hello.txt"])
+        self.assertEqual(s3.list_objects_v2(Bucket=self.bucket, Delimiter="/")["CommonPrefixes"], [{"Prefix": "dir/"}])
+        # The requests really named the bucket in the host, not the path.
+        host = f"{self.bucket}.{VIRTUAL_DOMAIN}"
+        self.assertTrue(requests and all(urllib.parse.urlsplit(url).hostname == host for url in requests), requests)
+        self.assertTrue(all(not urllib.parse.urlsplit(url).path.startswith(f"/{self.bucket}") for url in requests), requests)
+        # What one addressing style wrote, the other reads.
+        self.assertEqual(make_client().get_object(Bucket=self.bucket, Key="dir/hello.txt")["Body"].read(), b"hello vhost")
+        # Errors name the bucket and key as S3 does.
+        with self.assertRaises(ClientError) as cm:
+            s3.get_object(Bucket=self.bucket, Key="missing")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NoSuchKey")
+        s3.delete_object(Bucket=self.bucket, Key="dir/hello.txt")
+        s3.delete_bucket(Bucket=self.bucket)
+        with self.assertRaises(ClientError) as cm:
+            s3.head_bucket(Bucket=self.bucket)
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 404)
+
+    def test_presigned_urls_and_signature_v2(self):
+        s3 = self.client()
+        s3.create_bucket(Bucket=self.bucket)
+        self.addCleanup(empty_and_delete, make_client(), self.bucket)
+        for signature_version in ("s3v4", "s3"):
+            with self.subTest(signature=signature_version):
+                signer = self.client(signature_version)
+                key = f"signed/{signature_version}/ü +.txt"
+                body = f"presigned {signature_version}".encode()
+                put_url = signer.generate_presigned_url("put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=300)
+                self.assertTrue(urllib.parse.urlsplit(put_url).hostname.startswith(self.bucket + "."), put_url)
+                UPLOADED[0] += len(body)
+                status, _, data = raw_http("PUT", put_url, body=body)
+                self.assertEqual(status, 200, data)
+                get_url = signer.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=300)
+                status, _, data = raw_http("GET", get_url)
+                self.assertEqual((status, data), (200, body))
+                self.assertEqual(signer.get_object(Bucket=self.bucket, Key=key)["Body"].read(), body)
 
 
 def main():

@@ -306,10 +306,10 @@ impl Server {
             .env("DEPOT_ROOT_ACCESS_KEY", &access_key)
             .env("DEPOT_ROOT_SECRET_KEY", &secret_key)
             .env("DEPOT_S3_REGION", REGION)
-            // A virtual-hosted domain is configured as in production, but no client uses it
-            // (that needs DNS for bucket.s3.localhost): requests to 127.0.0.1 must stay
-            // path-style, which is what every suite checks.
-            .env("DEPOT_S3_DOMAIN", "s3.localhost")
+            // A virtual-hosted domain as in production: requests to 127.0.0.1 stay
+            // path-style, which every suite checks, and the boto3 suite also addresses
+            // `bucket.s3.localhost` (resolving it to loopback itself; see S3_VIRTUAL_DOMAIN).
+            .env("DEPOT_S3_DOMAIN", VIRTUAL_HOSTED_DOMAIN)
             .env("DEPOT_LOG_FORMAT", "json")
             .env("DEPOT_SHUTDOWN_TIMEOUT_SECS", SERVER_SHUTDOWN_SECS)
             .stdin(Stdio::null())
@@ -659,8 +659,12 @@ impl SuiteResult {
     }
 }
 
+/// The base domain of virtual-hosted-style requests to the server under test.
+const VIRTUAL_HOSTED_DOMAIN: &str = "s3.localhost";
+
 /// Runs one suite in its own process group, so a timeout stops the clients it started too.
-/// `pid` is the server's process id, given to the suite as `DEPOT_PID` when known.
+/// `pid` is the server's process id, given to the suite as `DEPOT_PID` when known (with
+/// `S3_VIRTUAL_DOMAIN`, the server's virtual-hosted domain, when the harness started it).
 fn run_suite(
     suite: &Suite,
     target: &Target,
@@ -713,7 +717,9 @@ fn run_suite(
         .process_group(0);
 
     if let Some(pid) = pid {
-        command.env("DEPOT_PID", pid.to_string());
+        command
+            .env("DEPOT_PID", pid.to_string())
+            .env("S3_VIRTUAL_DOMAIN", VIRTUAL_HOSTED_DOMAIN);
     }
 
     let started = Instant::now();
