@@ -1331,6 +1331,57 @@ class PresignTests(S3Case):
 # ---- authentication ----
 
 
+# ---- ACLs (Object Ownership "BucketOwnerEnforced": the owner's full control only) ----
+
+
+class AclTests(S3Case):
+    def owner_grant(self, acl):
+        grants = acl["Grants"]
+        self.assertEqual(len(grants), 1, acl)
+        self.assertEqual(grants[0]["Permission"], "FULL_CONTROL")
+        self.assertEqual(grants[0]["Grantee"]["Type"], "CanonicalUser")
+        self.assertEqual(grants[0]["Grantee"]["ID"], acl["Owner"]["ID"])
+        return acl["Owner"]["ID"]
+
+    def test_get_acls_show_the_owner_with_full_control(self):
+        owner = self.owner_grant(self.s3.get_bucket_acl(Bucket=self.bucket))
+        self.put("k", b"acl")
+        self.assertEqual(self.owner_grant(self.s3.get_object_acl(Bucket=self.bucket, Key="k")), owner)
+        self.assert_error("NoSuchKey", 404, self.s3.get_object_acl, Bucket=self.bucket, Key="missing")
+        self.assert_error("NoSuchBucket", 404, self.s3.get_bucket_acl, Bucket=new_bucket_name("gone"))
+
+    def test_put_acls_take_owner_only_grants(self):
+        self.put("k", b"acl")
+        for acl in ("private", "bucket-owner-full-control"):
+            self.assert_status(self.s3.put_bucket_acl(Bucket=self.bucket, ACL=acl), 200)
+            self.assert_status(self.s3.put_object_acl(Bucket=self.bucket, Key="k", ACL=acl), 200)
+        policy = self.s3.get_bucket_acl(Bucket=self.bucket)
+        document = {"Grants": policy["Grants"], "Owner": policy["Owner"]}
+        self.assert_status(self.s3.put_bucket_acl(Bucket=self.bucket, AccessControlPolicy=document), 200)
+        self.assert_status(self.s3.put_object_acl(Bucket=self.bucket, Key="k", AccessControlPolicy=document), 200)
+
+    def test_grants_to_others_are_refused(self):
+        self.put("k", b"acl")
+        for acl in ("public-read", "public-read-write", "authenticated-read"):
+            self.assert_error("AccessControlListNotSupported", 400, self.s3.put_bucket_acl, Bucket=self.bucket, ACL=acl)
+            self.assert_error("AccessControlListNotSupported", 400, self.s3.put_object_acl, Bucket=self.bucket, Key="k", ACL=acl)
+        self.assert_error(
+            "AccessControlListNotSupported", 400, self.s3.put_bucket_acl, Bucket=self.bucket,
+            GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"',
+        )
+        owner = self.s3.get_bucket_acl(Bucket=self.bucket)["Owner"]
+        public = {
+            "Owner": owner,
+            "Grants": [
+                {"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"]}, "Permission": "FULL_CONTROL"},
+                {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"},
+            ],
+        }
+        self.assert_error("AccessControlListNotSupported", 400, self.s3.put_object_acl, Bucket=self.bucket, Key="k", AccessControlPolicy=public)
+        # Nothing changed: the owner alone, with full control.
+        self.owner_grant(self.s3.get_object_acl(Bucket=self.bucket, Key="k"))
+
+
 class AuthTests(S3Case):
     def test_anonymous_is_denied(self):
         self.put("k", b"x")

@@ -31,6 +31,7 @@ macro_rules! s3_error_codes {
 }
 
 s3_error_codes! {
+    AccessControlListNotSupported => StatusCode::BAD_REQUEST, "The bucket does not allow ACLs";
     AccessDenied => StatusCode::FORBIDDEN, "Access Denied";
     AuthorizationHeaderMalformed => StatusCode::BAD_REQUEST, "The authorization header is malformed.";
     AuthorizationQueryParametersError => StatusCode::BAD_REQUEST, "The authorization query parameters are malformed.";
@@ -55,6 +56,7 @@ s3_error_codes! {
     InvalidRequest => StatusCode::BAD_REQUEST, "Invalid Request";
     InvalidStorageClass => StatusCode::BAD_REQUEST, "The storage class you specified is not valid";
     KeyTooLongError => StatusCode::BAD_REQUEST, "Your key is too long";
+    MalformedACLError => StatusCode::BAD_REQUEST, "The XML you provided was not well-formed or did not validate against our published schema";
     MalformedPOSTRequest => StatusCode::BAD_REQUEST, "The body of your POST request is not well-formed multipart/form-data.";
     MalformedTrailerError => StatusCode::BAD_REQUEST, "The request contained trailing data that was not well-formed or did not conform to our published schema.";
     MalformedXML => StatusCode::BAD_REQUEST, "The XML you provided was not well-formed or did not validate against our published schema.";

@@ -24,6 +24,10 @@ pub enum Endpoint {
     GetBucketLocation,
     /// `GET /bucket?versioning`
     GetBucketVersioning,
+    /// `GET /bucket?acl`
+    GetBucketAcl,
+    /// `PUT /bucket?acl`
+    PutBucketAcl,
     /// `GET /bucket` (version 1 listing)
     ListObjects,
     /// `GET /bucket?list-type=2`
@@ -47,6 +51,10 @@ pub enum Endpoint {
     HeadObject,
     /// `DELETE /bucket/key`
     DeleteObject,
+    /// `GET /bucket/key?acl`
+    GetObjectAcl,
+    /// `PUT /bucket/key?acl`
+    PutObjectAcl,
     // ---- multipart ----
     /// `POST /bucket/key?uploads`
     CreateMultipartUpload,
@@ -101,6 +109,10 @@ impl Endpoint {
             Self::DeleteBucket => "DeleteBucket",
             Self::GetBucketLocation => "GetBucketLocation",
             Self::GetBucketVersioning => "GetBucketVersioning",
+            Self::GetBucketAcl => "GetBucketAcl",
+            Self::PutBucketAcl => "PutBucketAcl",
+            Self::GetObjectAcl => "GetObjectAcl",
+            Self::PutObjectAcl => "PutObjectAcl",
             Self::ListObjects => "ListObjects",
             Self::ListObjectsV2 => "ListObjectsV2",
             Self::ListObjectVersions => "ListObjectVersions",
@@ -165,7 +177,6 @@ impl Addressing {
 /// Sub-resources of buckets that S3 defines and Depot does not serve yet, with their GET names.
 const UNSUPPORTED_BUCKET_SUBRESOURCES: &[(&str, &str)] = &[
     ("accelerate", "BucketAccelerateConfiguration"),
-    ("acl", "BucketAcl"),
     ("analytics", "BucketAnalyticsConfiguration"),
     ("cors", "BucketCors"),
     ("encryption", "BucketEncryption"),
@@ -191,7 +202,6 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[(&str, &str)] = &[
 
 /// Sub-resources of objects that Depot does not serve yet.
 const UNSUPPORTED_OBJECT_SUBRESOURCES: &[(&str, &str)] = &[
-    ("acl", "ObjectAcl"),
     ("attributes", "ObjectAttributes"),
     ("legal-hold", "ObjectLegalHold"),
     ("restore", "RestoreObject"),
@@ -315,6 +325,13 @@ impl Params {
 }
 
 fn bucket_endpoint(method: &Method, params: &Params, headers: &HeaderMap) -> S3Result<Endpoint> {
+    if params.has("acl") {
+        return match *method {
+            Method::GET => Ok(Endpoint::GetBucketAcl),
+            Method::PUT => Ok(Endpoint::PutBucketAcl),
+            _ => Err(s3_error!(MethodNotAllowed)),
+        };
+    }
     if let Some((resource, _)) = UNSUPPORTED_BUCKET_SUBRESOURCES
         .iter()
         .find(|(r, _)| params.has(r))
@@ -351,6 +368,13 @@ fn bucket_endpoint(method: &Method, params: &Params, headers: &HeaderMap) -> S3R
 }
 
 fn object_endpoint(method: &Method, params: &Params, headers: &HeaderMap) -> S3Result<Endpoint> {
+    if params.has("acl") {
+        return match *method {
+            Method::GET => Ok(Endpoint::GetObjectAcl),
+            Method::PUT => Ok(Endpoint::PutObjectAcl),
+            _ => Err(s3_error!(MethodNotAllowed)),
+        };
+    }
     if let Some((resource, _)) = UNSUPPORTED_OBJECT_SUBRESOURCES
         .iter()
         .find(|(r, _)| params.has(r))

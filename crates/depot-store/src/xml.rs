@@ -53,6 +53,21 @@ impl XmlWriter {
         self
     }
 
+    /// Opens a child element with attributes (values escaped).
+    pub fn open_with(&mut self, name: &str, attributes: &[(&str, &str)]) -> &mut Self {
+        self.out.push('<');
+        self.out.push_str(name);
+        for (attribute, value) in attributes {
+            self.out.push(' ');
+            self.out.push_str(attribute);
+            self.out.push_str("=\"");
+            escape_into(&mut self.out, value);
+            self.out.push('"');
+        }
+        self.out.push('>');
+        self
+    }
+
     /// Closes an element.
     pub fn close(&mut self, name: &str) -> &mut Self {
         self.out.push_str("</");

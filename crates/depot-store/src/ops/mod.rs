@@ -1,5 +1,6 @@
 //! The S3 operations, one module per family, and the dispatch from [`Endpoint`] to them.
 
+mod acl;
 mod bucket;
 mod list;
 mod multipart;
@@ -33,6 +34,10 @@ where
         Endpoint::DeleteBucket => bucket::delete_bucket(ctx).await,
         Endpoint::GetBucketLocation => bucket::get_bucket_location(ctx).await,
         Endpoint::GetBucketVersioning => bucket::get_bucket_versioning(ctx).await,
+        Endpoint::GetBucketAcl => acl::get_bucket_acl(ctx).await,
+        Endpoint::PutBucketAcl => acl::put_bucket_acl(ctx, body).await,
+        Endpoint::GetObjectAcl => acl::get_object_acl(ctx).await,
+        Endpoint::PutObjectAcl => acl::put_object_acl(ctx, body).await,
         Endpoint::ListObjects => list::list_objects(ctx, false).await,
         Endpoint::ListObjectsV2 => list::list_objects(ctx, true).await,
         Endpoint::ListObjectVersions => list::list_object_versions(ctx).await,
