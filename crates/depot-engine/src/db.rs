@@ -60,16 +60,25 @@ pub(crate) async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
-/// The file of a SQLite URL (`sqlite://path?…`, `sqlite:path`); `None` for an in-memory
-/// database or another backend.
-pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite:")?;
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split(['?', '#']).next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
-        return None;
+/// The file of a SQLite connection's main database, as SQLite resolved it; `None` for an
+/// in-memory database.
+pub(crate) async fn sqlite_main_file(
+    db: &DatabaseConnection,
+) -> Result<Option<std::path::PathBuf>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA database_list",
+        ))
+        .await?;
+    for row in rows {
+        let name: String = row.try_get("", "name")?;
+        let file: String = row.try_get("", "file")?;
+        if name == "main" {
+            return Ok(Some(file).filter(|file| !file.is_empty()).map(Into::into));
+        }
     }
-    Some(std::path::PathBuf::from(path))
+    Ok(None)
 }
 
 /// Starts a write transaction. On SQLite it takes the write lock at `BEGIN`: a deferred
@@ -201,28 +210,3 @@ macro_rules! write_txn {
     }};
 }
 pub(crate) use write_txn;
-
-#[cfg(test)]
-mod tests {
-    use std::path::PathBuf;
-
-    use super::sqlite_file;
-
-    #[test]
-    fn sqlite_urls_name_their_file() {
-        assert_eq!(
-            sqlite_file("sqlite:///var/lib/depot/depot.sqlite3?mode=rwc"),
-            Some(PathBuf::from("/var/lib/depot/depot.sqlite3"))
-        );
-        assert_eq!(
-            sqlite_file("sqlite:relative.db"),
-            Some(PathBuf::from("relative.db"))
-        );
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-        assert_eq!(
-            sqlite_file("sqlite://shared?mode=memory&cache=shared"),
-            None
-        );
-        assert_eq!(sqlite_file("postgres://postgres@127.0.0.1/test"), None);
-    }
-}

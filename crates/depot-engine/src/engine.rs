@@ -85,15 +85,25 @@ impl Engine {
                     })??
             }
         };
-        let exclusive = match db::sqlite_file(&config.database_url) {
-            Some(path) => Some(lock_exclusively(path).await?),
-            None => None,
-        };
         let db = db::connect(&config.database_url).await?;
-        Migrator::up(&db, None).await?;
-        // SQLite is this process's alone (file locked above, or in memory); PostgreSQL may be
+        // A SQLite file is locked before anything is written to it, under the name SQLite
+        // itself resolved (so two spellings of one path meet at one lock); PostgreSQL may be
         // shared by several nodes.
-        let cache = (!db::is_postgres(&db)).then(MetadataCache::new);
+        let (exclusive, cache) = if db::is_postgres(&db) {
+            (None, None)
+        } else {
+            match db::sqlite_main_file(&db).await? {
+                Some(path) => (
+                    Some(lock_exclusively(path).await?),
+                    Some(MetadataCache::new()),
+                ),
+                // A private in-memory database is this engine's alone; a named, shared one
+                // may have other users in the process.
+                None if config.database_url.contains("cache=shared") => (None, None),
+                None => (None, Some(MetadataCache::new())),
+            }
+        };
+        Migrator::up(&db, None).await?;
         let engine = Engine {
             inner: Arc::new(Inner {
                 db,
@@ -175,14 +185,38 @@ impl Engine {
     }
 }
 
+/// Runs `work` on a task of its own and waits for it.
+///
+/// A write must not stop between its commit and what has to follow the commit — forgetting
+/// the cache entries it changed, removing the blobs it replaced — but a request's future is
+/// dropped when its client disconnects, possibly while the commit is already on its way to
+/// the database. A spawned task runs to its end either way.
+pub(crate) async fn to_completion<T, F>(work: F) -> Result<T, EngineError>
+where
+    F: std::future::Future<Output = Result<T, EngineError>> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(outcome) => outcome,
+        Err(join_error) if join_error.is_panic() => {
+            std::panic::resume_unwind(join_error.into_panic())
+        }
+        Err(join_error) => Err(EngineError::Io(io::Error::other(format!(
+            "a write was cancelled: {join_error}"
+        )))),
+    }
+}
+
 /// Locks `<database>.lock` beside a SQLite database file, so that a second process opening
 /// the same database fails at start-up instead of silently sharing it: the engine caches
 /// metadata on the strength of being its only writer.
 async fn lock_exclusively(database: std::path::PathBuf) -> Result<std::fs::File, EngineError> {
-    let mut name = database.clone().into_os_string();
-    name.push(".lock");
-    let path = std::path::PathBuf::from(name);
     let locked = tokio::task::spawn_blocking(move || {
+        // Symbolic links resolved too, so every way of naming the file finds the same lock.
+        let database = std::fs::canonicalize(&database)?;
+        let mut name = database.clone().into_os_string();
+        name.push(".lock");
+        let path = std::path::PathBuf::from(name);
         if let Some(parent) = path
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())

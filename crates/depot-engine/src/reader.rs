@@ -122,7 +122,9 @@ enum Cursor {
     Blocks(BlockCursor),
 }
 
-/// A block being read on a task of its own; aborted if the download is dropped first.
+/// A block being read on a task of its own, aborted if the download is dropped first. (A read
+/// already running on the blocking pool finishes and is thrown away: at most one block per
+/// abandoned download.)
 struct ReadAhead(JoinHandle<io::Result<Bytes>>);
 
 impl Drop for ReadAhead {

@@ -322,14 +322,12 @@ mod cached {
     use rustix::fs::{CWD, Mode, OFlags, ResolveFlags, openat2};
     use rustix::io::{Errno, IoSliceMut, ReadWriteFlags, preadv2};
 
-    /// Errors that mean "not without blocking" or "not supported here": try the slow way.
+    /// Whether the blocking path should try again after `errno`: for anything but a file that
+    /// is not there. EAGAIN means "not cached"; ENOSYS, EINVAL, EOPNOTSUPP a kernel or file
+    /// system without openat2, RESOLVE_CACHED or RWF_NOWAIT; EPERM a sandbox that forbids
+    /// them — none of which a GET should fail for.
     fn must_block(errno: Errno) -> bool {
-        // EAGAIN: not cached. ENOSYS / EINVAL / EOPNOTSUPP: a kernel or file system without
-        // openat2, RESOLVE_CACHED or RWF_NOWAIT.
-        matches!(
-            errno,
-            Errno::AGAIN | Errno::NOSYS | Errno::INVAL | Errno::OPNOTSUPP
-        )
+        errno != Errno::NOENT
     }
 
     pub(super) fn read_whole(path: &Path, len: u64) -> Option<io::Result<Bytes>> {

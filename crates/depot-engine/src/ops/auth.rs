@@ -7,7 +7,7 @@ use sea_orm::DatabaseTransaction;
 
 use crate::crypto::SecretSealer;
 use crate::db::write_txn;
-use crate::engine::Engine;
+use crate::engine::{Engine, to_completion};
 use crate::error::EngineError;
 use crate::repo::users;
 use crate::types::{KeyRecord, RootUser};
@@ -38,10 +38,20 @@ impl Engine {
             check_configured_credential("access key id", access_key_id)?;
             check_configured_credential("secret access key", secret)?;
         }
-        let sealer = &self.inner.sealer;
-        let outcome = write_txn!(self, |txn| ensure_root_in(&txn, sealer, email, keys).await);
-        self.forget_keys();
-        outcome
+        let engine = self.clone();
+        let email = email.clone();
+        let keys = keys.map(|(id, secret)| (id.to_owned(), secret.to_owned()));
+        to_completion(async move {
+            let keys = keys
+                .as_ref()
+                .map(|(id, secret)| (id.as_str(), secret.as_str()));
+            let sealer = &engine.inner.sealer;
+            let outcome = write_txn!(engine, |txn| ensure_root_in(&txn, sealer, &email, keys)
+                .await);
+            engine.forget_keys();
+            outcome
+        })
+        .await
     }
 
     /// Creates an enabled user with a fresh id.
@@ -81,6 +91,17 @@ impl Engine {
                 .parse::<AccountName>()
                 .map_err(|error| EngineError::InvalidArgument(error.to_string()))?;
         }
+        let (engine, account) = (self.clone(), account.map(str::to_owned));
+        to_completion(async move { engine.create_access_key_now(user, account.as_deref()).await })
+            .await
+    }
+
+    /// [`Engine::create_access_key`], on the caller's task, the account name checked.
+    async fn create_access_key_now(
+        &self,
+        user: UserId,
+        account: Option<&str>,
+    ) -> Result<AccessKeyPair, EngineError> {
         let sealer = &self.inner.sealer;
         let outcome = write_txn!(self, |txn| async {
             // Locking the user serialises key creation for them, so two concurrent calls

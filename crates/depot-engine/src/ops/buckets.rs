@@ -7,7 +7,7 @@ use sea_orm::SqlErr;
 use sea_orm::sea_query::LockType;
 
 use crate::db::write_txn;
-use crate::engine::Engine;
+use crate::engine::{Engine, to_completion};
 use crate::error::EngineError;
 use crate::repo::{buckets, uploads};
 use crate::types::{BucketInfo, BucketRef, StorageTotals};
@@ -25,8 +25,12 @@ impl Engine {
         location: &str,
     ) -> Result<BucketInfo, EngineError> {
         // One INSERT: the unique index on the name decides races; only the loser looks up
-        // who won, to say which error applies.
-        match buckets::insert(self.db(), owner, name, location).await {
+        // who won, to say which error applies. It takes its turn at the write gate like every
+        // write, so it never sends a gated writer into SQLite's sleeping busy handler.
+        let gate = self.write_gate().await;
+        let inserted = buckets::insert(self.db(), owner, name, location).await;
+        drop(gate);
+        match inserted {
             Err(EngineError::Db(error))
                 if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
             {
@@ -91,6 +95,12 @@ impl Engine {
     ///
     /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::BucketNotEmpty`].
     pub async fn delete_bucket(&self, name: &BucketName) -> Result<(), EngineError> {
+        let (engine, name) = (self.clone(), name.clone());
+        to_completion(async move { engine.delete_bucket_now(&name).await }).await
+    }
+
+    /// [`Engine::delete_bucket`], on the caller's task.
+    async fn delete_bucket_now(&self, name: &BucketName) -> Result<(), EngineError> {
         let part_blobs = write_txn!(self, |txn| async {
             // `Update` waits for every write in flight in the bucket (they hold `KeyShare`)
             // and keeps new ones out until this transaction ends.

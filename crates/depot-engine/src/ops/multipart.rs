@@ -17,7 +17,7 @@ use sea_orm::sea_query::LockType;
 use super::objects::{bare_etag, write_object_in};
 use crate::blob::BlobId;
 use crate::db::{lock_name, write_txn};
-use crate::engine::Engine;
+use crate::engine::{Engine, to_completion};
 use crate::error::EngineError;
 use crate::repo::objects::{NewObject, Segment};
 use crate::repo::uploads::{self, StoredUpload};
@@ -186,6 +186,26 @@ impl Engine {
     /// Errors: as [`Engine::complete_multipart_upload`]; [`EngineError::InvalidPart`] also for
     /// a part whose stored checksum is not the listed one.
     pub async fn complete_multipart_upload_with_checksums(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[(u16, String, Option<String>)],
+        checksum: Option<(String, String)>,
+        condition: WriteCondition,
+    ) -> Result<ObjectInfo, EngineError> {
+        let (engine, bucket, key) = (self.clone(), bucket.clone(), key.clone());
+        let (upload_id, parts) = (upload_id.to_owned(), parts.to_vec());
+        to_completion(async move {
+            engine
+                .complete_now(&bucket, &key, &upload_id, &parts, checksum, condition)
+                .await
+        })
+        .await
+    }
+
+    /// [`Engine::complete_multipart_upload_with_checksums`], on the caller's task.
+    async fn complete_now(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,

@@ -11,7 +11,7 @@ use sea_orm::sea_query::LockType;
 use crate::blob::BlobId;
 use crate::cache::ObjectEntry;
 use crate::db::{lock_name, write_txn};
-use crate::engine::Engine;
+use crate::engine::{Engine, to_completion};
 use crate::error::EngineError;
 use crate::reader::{ObjectReader, READ_BLOCK};
 use crate::repo::objects::{NewObject, Segment};
@@ -36,6 +36,24 @@ impl Engine {
     ///
     /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::PreconditionFailed`].
     pub async fn put_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        blob: StagedBlob,
+        attrs: ObjectAttributes,
+        condition: WriteCondition,
+    ) -> Result<ObjectInfo, EngineError> {
+        let (engine, bucket, key) = (self.clone(), bucket.clone(), key.clone());
+        to_completion(async move {
+            engine
+                .put_object_now(&bucket, &key, blob, attrs, condition)
+                .await
+        })
+        .await
+    }
+
+    /// [`Engine::put_object`], on the caller's task.
+    async fn put_object_now(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
@@ -136,6 +154,16 @@ impl Engine {
         bucket: &BucketName,
         key: &ObjectKey,
     ) -> Result<bool, EngineError> {
+        let (engine, bucket, key) = (self.clone(), bucket.clone(), key.clone());
+        to_completion(async move { engine.delete_object_now(&bucket, &key).await }).await
+    }
+
+    /// [`Engine::delete_object`], on the caller's task.
+    async fn delete_object_now(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<bool, EngineError> {
         let removed = write_txn!(self, |txn| async {
             let bucket_info = buckets::get(&txn, bucket, Some(LockType::KeyShare)).await?;
             lock_key(&txn, bucket_info.id, key).await?;
@@ -221,7 +249,8 @@ impl Engine {
     }
 
     /// Drops the cached object `key` of the bucket with id `bucket_id`; every write of an
-    /// object row calls it after its transaction has ended, committed or not.
+    /// object row calls it after its transaction has committed, on a task that a client's
+    /// disconnect cannot stop ([`to_completion`]).
     pub(crate) fn forget_object(&self, bucket_id: i64, key: &ObjectKey) {
         if let Some(cache) = &self.inner.cache {
             cache.objects.forget(&(bucket_id, key.clone()));

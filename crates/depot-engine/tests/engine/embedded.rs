@@ -194,6 +194,21 @@ async fn a_sqlite_database_admits_one_engine_at_a_time() {
         }
         other => panic!("refused with {other:?}"),
     }
+    // Other spellings of the same file meet the same lock: a `.` in the path, a symbolic link.
+    let database = dir.path().join("depot.sqlite3");
+    let alias = dir.path().join("alias.sqlite3");
+    std::os::unix::fs::symlink(&database, &alias).expect("symlink");
+    for url in [
+        format!("sqlite://{}/./depot.sqlite3?mode=rwc", dir.path().display()),
+        format!("sqlite://{}", alias.display()),
+    ] {
+        let other = tempfile::tempdir().expect("temp dir");
+        let refused = Engine::open(EngineConfig::new(other.path(), url.clone())).await;
+        assert!(
+            matches!(&refused, Err(depot_engine::EngineError::Io(error)) if error.kind() == std::io::ErrorKind::WouldBlock),
+            "{url}: {refused:?}"
+        );
+    }
     drop(first);
     Engine::open(EngineConfig::embedded(dir.path()))
         .await

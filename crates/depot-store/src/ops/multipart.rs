@@ -703,8 +703,11 @@ impl CompletionChecks<'_> {
         let mut expected = Vec::with_capacity(listed.len());
         for (part, given) in listed.iter().zip(given) {
             // A part not uploaded, or (uploaded before checksums were kept) without one.
+            // The part must be the one listed: the combination below uses its size, which
+            // the engine's completion (comparing ETag and checksum text) does not check again.
             let stored_part = stored
                 .get(&part.number)
+                .filter(|stored| stored.etag.eq_ignore_ascii_case(&part.etag))
                 .ok_or_else(|| s3_error!(InvalidPart))?;
             let checksum = stored_part
                 .checksum
