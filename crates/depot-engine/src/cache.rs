@@ -2,10 +2,11 @@
 //!
 //! # When they are on
 //!
-//! Only while this process is the database's only writer: the embedded SQLite database,
-//! whose data directory the engine locks (see `LocalBlobStore::open`). A PostgreSQL database
-//! may be shared by several nodes, and a node cannot see another's writes, so there the
-//! engine reads the database every time.
+//! Only while this process is the database's only writer: a SQLite file, which the engine
+//! locks at open (`<canonical path>.lock`, see `engine::lock_exclusively`), or a private
+//! in-memory SQLite database. A PostgreSQL database may be shared by several nodes, and a
+//! shared-cache in-memory SQLite database by several engines; a node cannot see another's
+//! writes, so there the engine reads the database every time.
 //!
 //! # Why they cannot serve a stale entry
 //!
@@ -27,8 +28,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use depot_domain::{BucketName, ObjectKey};
 
+use crate::error::EngineError;
 use crate::repo::objects::Segment;
-use crate::types::{BucketRef, KeyRecord, ObjectInfo};
+use crate::types::{BucketIdentity, KeyRecord, ObjectInfo};
 
 /// Shards per cache: enough that two cores rarely wait on one lock.
 const SHARDS: usize = 16;
@@ -51,7 +53,7 @@ pub(crate) struct ObjectEntry {
 /// The caches of one engine.
 pub(crate) struct MetadataCache {
     pub(crate) keys: GuardedCache<String, Arc<KeyRecord>>,
-    pub(crate) buckets: GuardedCache<BucketName, Arc<BucketRef>>,
+    pub(crate) buckets: GuardedCache<BucketName, Arc<BucketIdentity>>,
     pub(crate) objects: GuardedCache<(i64, ObjectKey), Arc<ObjectEntry>>,
 }
 
@@ -81,7 +83,7 @@ impl Weigh for Arc<KeyRecord> {
     }
 }
 
-impl Weigh for Arc<BucketRef> {
+impl Weigh for Arc<BucketIdentity> {
     fn weight(&self) -> u64 {
         ENTRY_OVERHEAD + (self.name.as_str().len() + self.location.len()) as u64
     }
@@ -180,6 +182,28 @@ impl<K: Eq + Hash, V: Clone + Weigh> GuardedCache<K, V> {
         self.shards[shard]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The value of `key`: from `cache` if there is one and it holds the key, otherwise from
+    /// `load` — cached, unless a write forgot the key while `load` ran. `None` from `load`
+    /// (nothing there) is not cached.
+    pub(crate) async fn get_or_load(
+        cache: Option<&Self>,
+        key: K,
+        load: impl Future<Output = Result<Option<V>, EngineError>>,
+    ) -> Result<Option<V>, EngineError> {
+        let Some(cache) = cache else {
+            return load.await;
+        };
+        if let Some(value) = cache.get(&key) {
+            return Ok(Some(value));
+        }
+        let ticket = cache.ticket(&key);
+        let loaded = load.await?;
+        if let Some(value) = &loaded {
+            cache.insert(key, value.clone(), ticket);
+        }
+        Ok(loaded)
     }
 
     /// The cached value of `key`.

@@ -67,7 +67,7 @@ impl fmt::Debug for EngineConfig {
 
 /// `postgres://user:secret@host/db` → `postgres://user:****@host/db`, so a `{:?}` of the
 /// configuration in a log line does not leak the database password.
-pub(crate) fn redact_url_password(url: &str) -> String {
+pub fn redact_url_password(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
     };

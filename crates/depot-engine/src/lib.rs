@@ -74,14 +74,14 @@ mod types;
 pub use blob::{
     BlobHandle, BlobId, BlobStore, InvalidBlobId, LocalBlobStore, StagingId, StagingWriter,
 };
-pub use config::EngineConfig;
+pub use config::{EngineConfig, redact_url_password};
 pub use engine::Engine;
 pub use error::{BoxError, EngineError};
 pub use ops::{MAX_COPY_SIZE, MAX_PART_NUMBER, MIN_PART_SIZE};
 pub use reader::{ObjectReader, READ_BLOCK};
 pub use stage::{StagedBlob, WRITE_BATCH};
 pub use types::{
-    BucketInfo, BucketRef, KeyRecord, ListPage, ListQuery, ListedObject, ObjectAttributes,
+    BucketIdentity, BucketInfo, KeyRecord, ListPage, ListQuery, ListedObject, ObjectAttributes,
     ObjectInfo, PartInfo, PartsPage, RootUser, StorageTotals, SweepReport, UploadInfo, UploadsPage,
     UploadsQuery, WriteCondition,
 };

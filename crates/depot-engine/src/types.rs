@@ -32,7 +32,7 @@ pub struct BucketInfo {
 /// A bucket's identity and settings, without its counters: what authorising and routing a
 /// request needs, and what the engine may serve from its cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BucketRef {
+pub struct BucketIdentity {
     /// The engine's id of the bucket.
     pub id: i64,
     /// The bucket's name.
@@ -47,7 +47,7 @@ pub struct BucketRef {
     pub epoch: i64,
 }
 
-impl From<BucketInfo> for BucketRef {
+impl From<BucketInfo> for BucketIdentity {
     fn from(info: BucketInfo) -> Self {
         Self {
             id: info.id,

@@ -94,13 +94,25 @@ pub enum Endpoint {
     },
     /// An S3 operation Depot does not implement (yet): answered with `NotImplemented`.
     Unsupported {
-        /// The AWS name of the operation.
-        name: &'static str,
+        /// The operation's verb: `Get`, `Put`, `Delete`, `Post`, or empty for an operation
+        /// whose name has none (`RestoreObject`).
+        verb: &'static str,
+        /// What it acts on, such as `BucketCors`: with the verb, the AWS operation name.
+        resource: &'static str,
     },
 }
 
 impl Endpoint {
-    /// The AWS name of the operation, for logs and metrics.
+    /// The AWS name of the operation, also for one Depot does not implement (`PutBucketCors`).
+    pub fn describe(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Self::Unsupported { verb, resource } => format!("{verb}{resource}").into(),
+            other => other.name().into(),
+        }
+    }
+
+    /// The AWS name of the operation, for logs and metrics (`Unsupported` for every
+    /// operation Depot does not implement).
     pub fn name(&self) -> &'static str {
         match self {
             Self::ListBuckets => "ListBuckets",
@@ -131,7 +143,9 @@ impl Endpoint {
             Self::AbortMultipartUpload { .. } => "AbortMultipartUpload",
             Self::ListParts { .. } => "ListParts",
             Self::Ostor { .. } => "Ostor",
-            Self::Unsupported { name } => name,
+            // One label for all of them keeps the metrics' label set bounded; the error
+            // message names the operation (`Endpoint::describe`).
+            Self::Unsupported { .. } => "Unsupported",
         }
     }
 }
@@ -174,7 +188,8 @@ impl Addressing {
     }
 }
 
-/// Sub-resources of buckets that S3 defines and Depot does not serve yet, with their GET names.
+/// Sub-resources of buckets that S3 defines and Depot does not serve yet: (query parameter,
+/// the operation name after its verb).
 const UNSUPPORTED_BUCKET_SUBRESOURCES: &[(&str, &str)] = &[
     ("accelerate", "BucketAccelerateConfiguration"),
     ("analytics", "BucketAnalyticsConfiguration"),
@@ -200,27 +215,30 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[(&str, &str)] = &[
     ("website", "BucketWebsite"),
 ];
 
-/// Sub-resources of objects that Depot does not serve yet.
+/// Sub-resources of objects that Depot does not serve yet, the same way.
 const UNSUPPORTED_OBJECT_SUBRESOURCES: &[(&str, &str)] = &[
     ("attributes", "ObjectAttributes"),
     ("legal-hold", "ObjectLegalHold"),
-    ("restore", "RestoreObject"),
     ("retention", "ObjectRetention"),
-    ("select", "SelectObjectContent"),
     ("tagging", "ObjectTagging"),
     ("torrent", "ObjectTorrent"),
 ];
 
-fn unsupported(method: &Method, resource: &str) -> Endpoint {
-    // The names are static; a verb prefix is enough for logs and the error message.
-    let name: &'static str = match *method {
+/// Object operations Depot does not serve yet whose AWS names carry no verb: (query
+/// parameter, operation name).
+const UNSUPPORTED_OBJECT_OPERATIONS: &[(&str, &str)] = &[
+    ("restore", "RestoreObject"),
+    ("select", "SelectObjectContent"),
+];
+
+fn unsupported(method: &Method, resource: &'static str) -> Endpoint {
+    let verb = match *method {
         Method::GET | Method::HEAD => "Get",
         Method::PUT => "Put",
         Method::DELETE => "Delete",
         _ => "Post",
     };
-    let _ = resource;
-    Endpoint::Unsupported { name }
+    Endpoint::Unsupported { verb, resource }
 }
 
 /// Routes a request. `path` is the raw (percent-encoded) path, `query` the raw query.
@@ -332,9 +350,9 @@ fn bucket_endpoint(method: &Method, params: &Params, headers: &HeaderMap) -> S3R
             _ => Err(s3_error!(MethodNotAllowed)),
         };
     }
-    if let Some((resource, _)) = UNSUPPORTED_BUCKET_SUBRESOURCES
+    if let Some(&(_, resource)) = UNSUPPORTED_BUCKET_SUBRESOURCES
         .iter()
-        .find(|(r, _)| params.has(r))
+        .find(|(parameter, _)| params.has(parameter))
     {
         return Ok(unsupported(method, resource));
     }
@@ -349,9 +367,7 @@ fn bucket_endpoint(method: &Method, params: &Params, headers: &HeaderMap) -> S3R
         }
         Method::GET => Endpoint::ListObjects,
         Method::HEAD => Endpoint::HeadBucket,
-        Method::PUT if params.has("versioning") => Endpoint::Unsupported {
-            name: "PutBucketVersioning",
-        },
+        Method::PUT if params.has("versioning") => unsupported(method, "BucketVersioning"),
         Method::PUT => Endpoint::CreateBucket,
         Method::DELETE => Endpoint::DeleteBucket,
         Method::POST if params.has("delete") => Endpoint::DeleteObjects,
@@ -375,11 +391,20 @@ fn object_endpoint(method: &Method, params: &Params, headers: &HeaderMap) -> S3R
             _ => Err(s3_error!(MethodNotAllowed)),
         };
     }
-    if let Some((resource, _)) = UNSUPPORTED_OBJECT_SUBRESOURCES
+    if let Some(&(_, resource)) = UNSUPPORTED_OBJECT_SUBRESOURCES
         .iter()
-        .find(|(r, _)| params.has(r))
+        .find(|(parameter, _)| params.has(parameter))
     {
         return Ok(unsupported(method, resource));
+    }
+    if let Some(&(_, operation)) = UNSUPPORTED_OBJECT_OPERATIONS
+        .iter()
+        .find(|(parameter, _)| params.has(parameter))
+    {
+        return Ok(Endpoint::Unsupported {
+            verb: "",
+            resource: operation,
+        });
     }
     let upload_id = params.get("uploadId").map(str::to_owned);
     let copy = headers.contains_key("x-amz-copy-source");
@@ -646,10 +671,27 @@ mod tests {
             code(go(Method::POST, "h", "/", &[])),
             S3ErrorCode::MethodNotAllowed
         );
-        assert!(matches!(
-            go(Method::GET, "h", "/bkt?cors", &[]).unwrap().endpoint,
-            Endpoint::Unsupported { .. }
-        ));
+        assert_eq!(
+            go(Method::PUT, "h", "/bkt?cors", &[]).unwrap().endpoint,
+            Endpoint::Unsupported {
+                verb: "Put",
+                resource: "BucketCors"
+            }
+        );
+        assert_eq!(
+            go(Method::DELETE, "h", "/bkt/key?tagging", &[])
+                .unwrap()
+                .endpoint
+                .describe(),
+            "DeleteObjectTagging"
+        );
+        assert_eq!(
+            go(Method::POST, "h", "/bkt/key?restore", &[])
+                .unwrap()
+                .endpoint
+                .describe(),
+            "RestoreObject"
+        );
         // A key that looks like a path escape is just a key.
         assert_eq!(
             go(Method::GET, "h", "/bkt/../../etc/passwd", &[])

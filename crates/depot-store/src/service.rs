@@ -91,8 +91,10 @@ impl Ctx<'_> {
 
     /// Checks that the caller owns the bucket, and returns it. A bucket that exists but belongs
     /// to someone else is `AccessDenied`, as S3 answers.
-    pub(crate) async fn owned_bucket(&self) -> S3Result<std::sync::Arc<depot_engine::BucketRef>> {
-        let bucket = self.engine.bucket_ref(self.bucket()?).await?;
+    pub(crate) async fn owned_bucket(
+        &self,
+    ) -> S3Result<std::sync::Arc<depot_engine::BucketIdentity>> {
+        let bucket = self.engine.bucket_identity(self.bucket()?).await?;
         if bucket.owner != self.principal.user_id {
             return Err(s3_error!(AccessDenied));
         }

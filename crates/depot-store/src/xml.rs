@@ -68,6 +68,15 @@ impl XmlWriter {
         self
     }
 
+    /// Writes `<element><ID>id</ID><DisplayName>id</DisplayName></element>`: an owner,
+    /// initiator or grantee, whose display name Depot gives as its id.
+    pub fn user(&mut self, element: &str, id: &str) -> &mut Self {
+        self.open(element)
+            .element("ID", id)
+            .element("DisplayName", id)
+            .close(element)
+    }
+
     /// Closes an element.
     pub fn close(&mut self, name: &str) -> &mut Self {
         self.out.push_str("</");

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use depot_domain::{AccessKeyPair, AccountName, Email, MAX_KEY_PAIRS_PER_OWNER, S3User, UserId};
 use sea_orm::DatabaseTransaction;
 
+use crate::cache::GuardedCache;
 use crate::crypto::SecretSealer;
 use crate::db::write_txn;
 use crate::engine::{Engine, to_completion};
@@ -134,33 +135,28 @@ impl Engine {
     /// key than the one it was stored with).
     pub async fn access_key(&self, access_key_id: &str) -> Result<Option<KeyRecord>, EngineError> {
         let cache = self.inner.cache.as_ref().map(|cache| &cache.keys);
-        let cache_key = access_key_id.to_owned();
-        if let Some(record) = cache.and_then(|keys| keys.get(&cache_key)) {
-            return Ok(Some(KeyRecord::clone(&record)));
-        }
-        let ticket = cache.map(|keys| keys.ticket(&cache_key));
-        let Some((key, user)) = users::find_key(self.db(), access_key_id).await? else {
-            return Ok(None);
-        };
-        if !key.enabled {
-            return Ok(None);
-        }
-        let secret = self
-            .inner
-            .sealer
-            .open(&key.access_key_id, &key.sealed_secret)?;
-        let record = KeyRecord {
-            access_key_id: key.access_key_id,
-            secret,
-            user_id: key.user_id,
-            user_enabled: user.state == depot_domain::UserState::Enabled,
-            system: user.flags.system,
-            account: key.account,
-        };
-        if let (Some(keys), Some(ticket)) = (cache, ticket) {
-            keys.insert(cache_key, Arc::new(record.clone()), ticket);
-        }
-        Ok(Some(record))
+        let record = GuardedCache::get_or_load(cache, access_key_id.to_owned(), async {
+            let Some((key, user)) = users::find_key(self.db(), access_key_id).await? else {
+                return Ok(None);
+            };
+            if !key.enabled {
+                return Ok(None);
+            }
+            let secret = self
+                .inner
+                .sealer
+                .open(&key.access_key_id, &key.sealed_secret)?;
+            Ok(Some(Arc::new(KeyRecord {
+                access_key_id: key.access_key_id,
+                secret,
+                user_id: key.user_id,
+                user_enabled: user.state == depot_domain::UserState::Enabled,
+                system: user.flags.system,
+                account: key.account,
+            })))
+        })
+        .await?;
+        Ok(record.map(Arc::unwrap_or_clone))
     }
 
     /// Drops every cached access key; call after any transaction that changes users or keys

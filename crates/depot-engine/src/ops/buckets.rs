@@ -6,11 +6,12 @@ use depot_domain::{BucketName, UserId};
 use sea_orm::SqlErr;
 use sea_orm::sea_query::LockType;
 
+use crate::cache::GuardedCache;
 use crate::db::write_txn;
 use crate::engine::{Engine, to_completion};
 use crate::error::EngineError;
 use crate::repo::{buckets, uploads};
-use crate::types::{BucketInfo, BucketRef, StorageTotals};
+use crate::types::{BucketIdentity, BucketInfo, StorageTotals};
 
 impl Engine {
     /// Creates the bucket `name` for `owner` in `location`.
@@ -45,7 +46,6 @@ impl Engine {
             }
             other => other,
         }
-        .inspect(|_| self.forget_bucket(name))
     }
 
     /// The bucket `name`, with its counters.
@@ -59,19 +59,17 @@ impl Engine {
     /// cache when the engine has one.
     ///
     /// Errors: [`EngineError::NoSuchBucket`].
-    pub async fn bucket_ref(&self, name: &BucketName) -> Result<Arc<BucketRef>, EngineError> {
-        let Some(cache) = &self.inner.cache else {
-            return Ok(Arc::new(buckets::get(self.db(), name, None).await?.into()));
-        };
-        if let Some(bucket) = cache.buckets.get(name) {
-            return Ok(bucket);
-        }
-        let ticket = cache.buckets.ticket(name);
-        let bucket = Arc::new(BucketRef::from(buckets::get(self.db(), name, None).await?));
-        cache
-            .buckets
-            .insert(name.clone(), Arc::clone(&bucket), ticket);
-        Ok(bucket)
+    pub async fn bucket_identity(
+        &self,
+        name: &BucketName,
+    ) -> Result<Arc<BucketIdentity>, EngineError> {
+        let cache = self.inner.cache.as_ref().map(|cache| &cache.buckets);
+        GuardedCache::get_or_load(cache, name.clone(), async {
+            let found = buckets::find(self.db(), name, None).await?;
+            Ok(found.map(|bucket| Arc::new(BucketIdentity::from(bucket))))
+        })
+        .await?
+        .ok_or(EngineError::NoSuchBucket)
     }
 
     /// What the whole store holds: buckets, objects and their bytes (the buckets' counters,

@@ -5,7 +5,7 @@ use depot_domain::BucketName;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::listing::{Entry, Lower, ScanSpec, scan};
-use crate::repo::{buckets, corrupt, objects, parse_key, to_u64, uploads};
+use crate::repo::{corrupt, objects, parse_key, to_u64, uploads};
 use crate::types::{ListPage, ListQuery, ListedObject, UploadsPage, UploadsQuery};
 
 impl Engine {
@@ -20,7 +20,8 @@ impl Engine {
         bucket: &BucketName,
         query: &ListQuery,
     ) -> Result<ListPage, EngineError> {
-        let bucket_info = buckets::get(self.db(), bucket, None).await?;
+        let bucket_info = self.bucket_identity(bucket).await?;
+        let bucket_id = bucket_info.id;
         let spec = ScanSpec {
             prefix: query.prefix.as_bytes(),
             delimiter: query.delimiter.as_deref().map(str::as_bytes),
@@ -32,7 +33,7 @@ impl Engine {
         };
         let db = self.db();
         let (entries, is_truncated) = scan(spec, |lower, upper, limit| async move {
-            objects::list_range(db, bucket_info.id, &lower, upper.as_deref(), limit).await
+            objects::list_range(db, bucket_id, &lower, upper.as_deref(), limit).await
         })
         .await?;
 
@@ -75,7 +76,7 @@ impl Engine {
         bucket: &BucketName,
         query: &UploadsQuery,
     ) -> Result<UploadsPage, EngineError> {
-        let bucket_info = buckets::get(self.db(), bucket, None).await?;
+        let bucket_id = self.bucket_identity(bucket).await?.id;
         // S3 ignores the upload id marker unless a key marker comes with it.
         let start = query
             .key_marker
@@ -96,7 +97,7 @@ impl Engine {
         };
         let db = self.db();
         let (entries, is_truncated) = scan(spec, |lower, upper, limit| async move {
-            uploads::list_range(db, bucket_info.id, &lower, upper.as_deref(), limit).await
+            uploads::list_range(db, bucket_id, &lower, upper.as_deref(), limit).await
         })
         .await?;
 

@@ -246,8 +246,8 @@ impl Engine {
         )
         .await);
         match completed {
-            Ok((info, unreferenced)) => {
-                self.forget_object_named(bucket, key).await;
+            Ok((bucket_id, info, unreferenced)) => {
+                self.forget_object(bucket_id, key);
                 self.remove_blobs(unreferenced).await;
                 Ok(info)
             }
@@ -365,9 +365,9 @@ impl Engine {
         key: &ObjectKey,
         upload_id: &str,
     ) -> Result<StoredUpload, EngineError> {
-        let bucket_info = buckets::get(self.db(), bucket, None).await?;
+        let bucket_id = self.bucket_identity(bucket).await?.id;
         let upload = uploads::find(self.db(), upload_id, None).await?;
-        matching_upload(upload, bucket_info.id, key)
+        matching_upload(upload, bucket_id, key)
     }
 
     /// Aborts an upload by id alone (for the sweep); `Ok(false)` if it is already gone.
@@ -493,7 +493,7 @@ async fn complete_in(
     key: &ObjectKey,
     upload_id: &str,
     completion: &Completion<'_>,
-) -> Result<(ObjectInfo, Vec<BlobId>), EngineError> {
+) -> Result<(i64, ObjectInfo, Vec<BlobId>), EngineError> {
     let Completion {
         listed,
         checksum,
@@ -562,5 +562,5 @@ async fn complete_in(
     let kept: HashSet<BlobId> = segments.iter().map(|segment| segment.blob).collect();
     let all_parts = uploads::delete(txn, upload_id).await?;
     unreferenced.extend(all_parts.into_iter().filter(|blob| !kept.contains(blob)));
-    Ok((info, unreferenced))
+    Ok((bucket_info.id, info, unreferenced))
 }

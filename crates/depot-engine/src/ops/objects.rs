@@ -9,7 +9,7 @@ use sea_orm::DatabaseTransaction;
 use sea_orm::sea_query::LockType;
 
 use crate::blob::BlobId;
-use crate::cache::ObjectEntry;
+use crate::cache::{GuardedCache, ObjectEntry};
 use crate::db::{lock_name, write_txn};
 use crate::engine::{Engine, to_completion};
 use crate::error::EngineError;
@@ -212,7 +212,7 @@ impl Engine {
         condition: WriteCondition,
     ) -> Result<ObjectInfo, EngineError> {
         // Fail before copying any bytes if the destination cannot take them.
-        buckets::get(self.db(), dst_bucket, None).await?;
+        self.bucket_identity(dst_bucket).await?;
         let (source, reader) = self.open_object(src_bucket, src_key).await?;
         let attrs = attrs.unwrap_or(source.attrs);
         let staged = self.stage_copy(reader, 0..u64::MAX).await?;
@@ -227,25 +227,20 @@ impl Engine {
         bucket: &BucketName,
         key: &ObjectKey,
     ) -> Result<Arc<ObjectEntry>, EngineError> {
-        let bucket_ref = self.bucket_ref(bucket).await?;
+        let bucket_id = self.bucket_identity(bucket).await?.id;
         let cache = self.inner.cache.as_ref().map(|cache| &cache.objects);
-        let cache_key = (bucket_ref.id, key.clone());
-        if let Some(entry) = cache.and_then(|objects| objects.get(&cache_key)) {
-            return Ok(entry);
-        }
-        let ticket = cache.map(|objects| objects.ticket(&cache_key));
-        let (object, segments) = objects::find_with_segments(self.db(), bucket_ref.id, bucket, key)
-            .await?
-            .ok_or(EngineError::NoSuchKey)?;
-        let entry = Arc::new(ObjectEntry {
-            bucket_id: bucket_ref.id,
-            info: object.info,
-            segments,
-        });
-        if let (Some(objects), Some(ticket)) = (cache, ticket) {
-            objects.insert(cache_key, Arc::clone(&entry), ticket);
-        }
-        Ok(entry)
+        GuardedCache::get_or_load(cache, (bucket_id, key.clone()), async {
+            let found = objects::find_with_segments(self.db(), bucket_id, bucket, key).await?;
+            Ok(found.map(|(object, segments)| {
+                Arc::new(ObjectEntry {
+                    bucket_id,
+                    info: object.info,
+                    segments,
+                })
+            }))
+        })
+        .await?
+        .ok_or(EngineError::NoSuchKey)
     }
 
     /// Drops the cached object `key` of the bucket with id `bucket_id`; every write of an
@@ -254,22 +249,6 @@ impl Engine {
     pub(crate) fn forget_object(&self, bucket_id: i64, key: &ObjectKey) {
         if let Some(cache) = &self.inner.cache {
             cache.objects.forget(&(bucket_id, key.clone()));
-        }
-    }
-
-    /// Like [`Engine::forget_object`], for a caller that knows the bucket by name only.
-    pub(crate) async fn forget_object_named(&self, bucket: &BucketName, key: &ObjectKey) {
-        if self.inner.cache.is_none() {
-            return;
-        }
-        match self.bucket_ref(bucket).await {
-            Ok(bucket_ref) => self.forget_object(bucket_ref.id, key),
-            // Without the bucket's id, forget every object rather than risk a stale one.
-            Err(_) => {
-                if let Some(cache) = &self.inner.cache {
-                    cache.objects.forget_all();
-                }
-            }
         }
     }
 

@@ -80,12 +80,12 @@ engine_tests! {
     async fn a_recreated_bucket_is_seen_with_its_new_owner(harness) {
         let engine = &harness.engine;
         let (first_owner, b) = user_and_bucket(engine, "reborn").await;
-        assert_eq!(engine.bucket_ref(&b).await.expect("bucket").owner, first_owner);
+        assert_eq!(engine.bucket_identity(&b).await.expect("bucket").owner, first_owner);
         engine.delete_bucket(&b).await.expect("delete");
-        assert!(matches!(engine.bucket_ref(&b).await, Err(EngineError::NoSuchBucket)));
+        assert!(matches!(engine.bucket_identity(&b).await, Err(EngineError::NoSuchBucket)));
         let second_owner = engine.create_user(&email("second@example.com"), false).await.expect("user").id;
         engine.create_bucket(second_owner, &b, "us-east-1").await.expect("recreate");
-        assert_eq!(engine.bucket_ref(&b).await.expect("bucket").owner, second_owner);
+        assert_eq!(engine.bucket_identity(&b).await.expect("bucket").owner, second_owner);
     }
 
     async fn a_changed_root_secret_is_used_at_once(harness) {

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use depot_domain::BucketName;
-use depot_engine::{Engine, ListPage, ListQuery, ObjectAttributes, UploadsQuery};
+use depot_engine::{Engine, EngineError, ListPage, ListQuery, ObjectAttributes, UploadsQuery};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -141,7 +141,7 @@ engine_tests! {
         // Over 1000 counts as 1000; a prefix past every key is empty.
         assert_eq!(engine.list_objects(&b, &query("", None, None, 5000)).await.expect("listed").objects.len(), 4);
         assert!(shown(&engine.list_objects(&b, &query("zzz", None, None, 10)).await.expect("listed")).is_empty());
-        assert!(engine.list_objects(&bucket("missing"), &query("", None, None, 10)).await.is_err());
+        assert!(matches!(engine.list_objects(&bucket("missing"), &query("", None, None, 10)).await, Err(EngineError::NoSuchBucket)));
     }
 
     async fn pagination_over_many_prefixes(harness) {

@@ -50,6 +50,6 @@ engine_tests! {
         let harness = harness.restart(|config| config.abandoned_upload_age = Duration::from_millis(1)).await;
         let restarted = &harness.engine;
         assert_eq!(blob_count(&harness), 0, "the abandoned upload's parts are gone");
-        assert!(restarted.list_parts(&b, &key("old"), &upload, 0, 10).await.is_err());
+        assert!(matches!(restarted.list_parts(&b, &key("old"), &upload, 0, 10).await, Err(depot_engine::EngineError::NoSuchUpload)));
     }
 }

@@ -80,10 +80,7 @@ where
 fn owner_policy(owner: UserId) -> Response<ResponseBody> {
     let owner = owner.to_string();
     let mut xml = XmlWriter::new("AccessControlPolicy");
-    xml.open("Owner")
-        .element("ID", &owner)
-        .element("DisplayName", &owner)
-        .close("Owner")
+    xml.user("Owner", &owner)
         .open("AccessControlList")
         .open("Grant")
         .open_with(

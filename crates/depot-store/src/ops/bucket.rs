@@ -19,10 +19,7 @@ pub(crate) async fn list_buckets(ctx: &Ctx<'_>) -> S3Result<Response<ResponseBod
     let buckets = ctx.engine.list_buckets(ctx.principal.user_id).await?;
     let owner = ctx.principal.user_id.to_string();
     let mut xml = XmlWriter::new("ListAllMyBucketsResult");
-    xml.open("Owner")
-        .element("ID", &owner)
-        .element("DisplayName", &owner)
-        .close("Owner");
+    xml.user("Owner", &owner);
     xml.open("Buckets");
     for bucket in &buckets {
         xml.open("Bucket")

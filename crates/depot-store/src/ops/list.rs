@@ -187,10 +187,7 @@ pub(crate) async fn list_objects(ctx: &Ctx<'_>, v2: bool) -> S3Result<Response<R
             .element("ETag", &format!("\"{}\"", object.etag))
             .element("Size", &object.size.to_string());
         if show_owner {
-            xml.open("Owner")
-                .element("ID", &owner)
-                .element("DisplayName", &owner)
-                .close("Owner");
+            xml.user("Owner", &owner);
         }
         xml.element(
             "StorageClass",
@@ -260,10 +257,7 @@ pub(crate) async fn list_object_versions(ctx: &Ctx<'_>) -> S3Result<Response<Res
             .element("LastModified", &format_iso8601(object.last_modified))
             .element("ETag", &format!("\"{}\"", object.etag))
             .element("Size", &object.size.to_string())
-            .open("Owner")
-            .element("ID", &owner)
-            .element("DisplayName", &owner)
-            .close("Owner")
+            .user("Owner", &owner)
             .element(
                 "StorageClass",
                 object.storage_class.as_deref().unwrap_or("STANDARD"),
@@ -335,14 +329,8 @@ pub(crate) async fn list_multipart_uploads(ctx: &Ctx<'_>) -> S3Result<Response<R
         xml.open("Upload")
             .element("Key", &encoding.apply(upload.key.as_str()))
             .element("UploadId", &upload.upload_id)
-            .open("Initiator")
-            .element("ID", &owner)
-            .element("DisplayName", &owner)
-            .close("Initiator")
-            .open("Owner")
-            .element("ID", &owner)
-            .element("DisplayName", &owner)
-            .close("Owner")
+            .user("Initiator", &owner)
+            .user("Owner", &owner)
             .element(
                 "StorageClass",
                 upload.attrs.storage_class.as_deref().unwrap_or("STANDARD"),

@@ -65,7 +65,7 @@ where
         }
         Endpoint::ListParts { upload_id } => multipart::list_parts(ctx, &upload_id).await,
         Endpoint::PostObject | Endpoint::Ostor { .. } | Endpoint::Unsupported { .. } => Err(
-            s3_error!(NotImplemented, "{} is not implemented", endpoint.name()),
+            s3_error!(NotImplemented, "{} is not implemented", endpoint.describe()),
         ),
     }
 }

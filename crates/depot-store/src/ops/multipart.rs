@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use depot_domain::{BucketName, ObjectKey};
-use depot_engine::{EngineError, MAX_COPY_SIZE, PartInfo, UploadInfo, WriteCondition};
+use depot_engine::{EngineError, MAX_COPY_SIZE, PartInfo, UploadInfo};
 use depot_sigv4::{BoxError, ChecksumAlgorithm, Checksummer, VerifiedBody};
 use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
@@ -33,7 +33,8 @@ use http_body::Body;
 use serde::Deserialize;
 
 use super::object::{
-    attributes_from_headers, check_copy_source, checksum_type_of, copy_source, stage_body_computing,
+    attributes_from_headers, check_copy_source, checksum_type_of, copy_source,
+    stage_body_computing, write_condition,
 };
 use crate::body::{ResponseBody, read_limited};
 use crate::headers::{format_iso8601, text};
@@ -515,10 +516,7 @@ where
             checksums: part.checksums(),
         });
     }
-    let condition = match text(&ctx.headers, "if-none-match") {
-        Some(v) if v.trim() == "*" => WriteCondition::IfNoneMatchAny,
-        _ => WriteCondition::None,
-    };
+    let condition = write_condition(&ctx.headers)?;
     let (bucket, key) = (ctx.bucket()?, ctx.key()?);
     let (parts, checksum) = match ctx.engine.multipart_upload(bucket, key, upload_id).await {
         Ok(upload) => {
@@ -671,7 +669,7 @@ impl CompletionChecks<'_> {
         if claimed.is_some_and(|claimed| claimed != value) {
             return Err(s3_error!(
                 BadDigest,
-                "The {} you specified did not match the calculated checksum.",
+                "The {} you specified did not match the checksum calculated from the parts.",
                 algorithm.name()
             ));
         }
@@ -826,14 +824,8 @@ pub(crate) async fn list_parts(ctx: &Ctx<'_>, upload_id: &str) -> S3Result<Respo
     xml.element("Bucket", bucket.as_str())
         .element("Key", key.as_str())
         .element("UploadId", upload_id)
-        .open("Initiator")
-        .element("ID", &owner)
-        .element("DisplayName", &owner)
-        .close("Initiator")
-        .open("Owner")
-        .element("ID", &owner)
-        .element("DisplayName", &owner)
-        .close("Owner")
+        .user("Initiator", &owner)
+        .user("Owner", &owner)
         .element("StorageClass", "STANDARD")
         .element("PartNumberMarker", &marker.to_string());
     if let Some(next) = page.next_part_number_marker {

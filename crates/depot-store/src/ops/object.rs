@@ -74,7 +74,7 @@ fn declared_size(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// The write condition of `If-None-Match: *` or `If-Match`.
-fn write_condition(headers: &HeaderMap) -> S3Result<WriteCondition> {
+pub(crate) fn write_condition(headers: &HeaderMap) -> S3Result<WriteCondition> {
     match (text(headers, "if-none-match"), text(headers, "if-match")) {
         (Some(v), _) if v.trim() == "*" => Ok(WriteCondition::IfNoneMatchAny),
         (Some(_), _) => Err(s3_error!(
@@ -473,7 +473,7 @@ pub(crate) async fn check_copy_source(
     bucket: &BucketName,
     key: &ObjectKey,
 ) -> S3Result<ObjectInfo> {
-    let source_bucket = ctx.engine.bucket(bucket).await?;
+    let source_bucket = ctx.engine.bucket_identity(bucket).await?;
     if source_bucket.owner != ctx.principal.user_id {
         return Err(s3_error!(AccessDenied));
     }
