@@ -40,7 +40,7 @@ ENDPOINT = os.environ["S3_ENDPOINT"]
 ACCESS_KEY = os.environ["AWS_ACCESS_KEY_ID"]
 SECRET_KEY = os.environ["AWS_SECRET_ACCESS_KEY"]
 REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-ON_REFERENCE = bool(os.environ.get("E2E_REFERENCE"))
+ON_REFERENCE = os.environ.get("E2E_REFERENCE") == "moto"
 DEPOT_PID = os.environ.get("DEPOT_PID")
 
 KiB = 1024

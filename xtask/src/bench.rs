@@ -33,8 +33,8 @@ const FULL_LISTING: u64 = 1_000_000;
 /// in well under a minute.
 const DEFAULT_LISTING: u64 = 100_000;
 /// Time allowed to fill one listing bucket; the load generator lists what it has by then.
-/// Depot writes about 600 empty objects a second on the 2-core development machine (one
-/// SQLite writer), so 1,000,000 need about half an hour: `--full` allows for it.
+/// Depot writes about 600–950 empty objects a second on the 2-core development machine (one
+/// SQLite writer), so 1,000,000 need 18–28 minutes: `--full` allows for it.
 const POPULATE_LIMIT: Duration = Duration::from_secs(20 * 60);
 const FULL_POPULATE_LIMIT: Duration = Duration::from_secs(45 * 60);
 /// Scenarios besides the listings: 4 KiB PUT/GET, 1 MiB PUT/GET, 64 MiB GET.

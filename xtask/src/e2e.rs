@@ -496,7 +496,7 @@ impl Client {
         match self {
             // Both from PyPI in one go: aws-cli v1 brings botocore, and boto3 shares it.
             Client::AwsCli | Client::Boto3 => Install::Pip(&["awscli", "boto3"]),
-            Client::Python => Install::Apt(&["python3", "python3-pip"]),
+            Client::Python => Install::Apt(&["python3", "python3-venv"]),
             Client::Curl => Install::Apt(&["curl"]),
             Client::Rclone => Install::Apt(&["rclone"]),
             Client::S3cmd => Install::Apt(&["s3cmd"]),
@@ -516,6 +516,7 @@ fn client_version(client: Client) -> Option<String> {
     };
     let output = Command::new(program)
         .args(args)
+        .env("PATH", clients_path())
         .stdin(Stdio::null())
         .output()
         .ok()?;
@@ -571,18 +572,18 @@ fn ensure_clients(sh: &Shell, suites: &[&Suite]) -> anyhow::Result<()> {
         apt_install(sh, &apt)?;
     }
     if !pip.is_empty() {
-        eprintln!("==> e2e: installing from PyPI: {}", pip.join(" "));
+        let python = python_environment(sh)?;
+        eprintln!(
+            "==> e2e: installing from PyPI into {}: {}",
+            python_env_dir().display(),
+            pip.join(" ")
+        );
         cmd!(
             sh,
-            "python3 -m pip install --quiet --disable-pip-version-check {pip...}"
+            "{python} -m pip install --quiet --disable-pip-version-check {pip...}"
         )
         .run()
-        .context(
-            "pip could not install the Python clients; install them by hand \
-                 (python3 -m pip install awscli boto3) or into a virtualenv on PATH",
-        )?;
-        // pyenv finds new console scripts (`aws`) only after a rehash.
-        let _ = cmd!(sh, "pyenv rehash").quiet().ignore_stderr().run();
+        .context("pip could not install the Python clients")?;
     }
 
     eprintln!("==> e2e: clients");
@@ -596,6 +597,45 @@ fn ensure_clients(sh: &Shell, suites: &[&Suite]) -> anyhow::Result<()> {
         eprintln!("    {:<7} {version}", format!("{client:?}").to_lowercase());
     }
     Ok(())
+}
+
+/// Where e2e installs the Python clients it has to: a virtual environment of its own under the
+/// cargo target directory, since Debian's Python refuses `pip install` into the system
+/// (PEP 668) and a developer's own Python environment is not ours to change.
+fn python_env_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"));
+    target.join("e2e-python")
+}
+
+/// `PATH` for the clients and the suites: the e2e virtual environment's `bin` first, so its
+/// `python3` (with boto3) and `aws` are the ones found.
+fn clients_path() -> std::ffi::OsString {
+    let bin = python_env_dir().join("bin");
+    let inherited = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&inherited)))
+        .unwrap_or(inherited)
+}
+
+/// The e2e virtual environment's interpreter, creating the environment first if needed
+/// (Debian ships `venv` separately, as python3-venv).
+fn python_environment(sh: &Shell) -> anyhow::Result<PathBuf> {
+    let dir = python_env_dir();
+    let python = dir.join("bin").join("python3");
+    if python.is_file() && cmd!(sh, "{python} -m pip --version").quiet().run().is_ok() {
+        return Ok(python);
+    }
+    // A half-made environment (no ensurepip) is removed before trying again.
+    let _ = std::fs::remove_dir_all(&dir);
+    if cmd!(sh, "python3 -m venv {dir}").run().is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+        apt_install(sh, &["python3-venv"])?;
+        cmd!(sh, "python3 -m venv {dir}")
+            .run()
+            .context("creating the e2e Python environment")?;
+    }
+    Ok(python)
 }
 
 fn apt_install(sh: &Shell, packages: &[&str]) -> anyhow::Result<()> {
@@ -699,6 +739,7 @@ fn run_suite(
         }
     }
     command
+        .env("PATH", clients_path())
         .env("S3_ENDPOINT", &target.endpoint)
         .env("AWS_ACCESS_KEY_ID", &target.access_key)
         .env("AWS_SECRET_ACCESS_KEY", &target.secret_key)
@@ -717,7 +758,10 @@ fn run_suite(
         .process_group(0);
 
     if let Some(pid) = pid {
+        // Against the server the harness started, nothing is relaxed: a leftover
+        // E2E_REFERENCE from checking the suites against moto must not reach them.
         command
+            .env_remove("E2E_REFERENCE")
             .env("DEPOT_PID", pid.to_string())
             .env("S3_VIRTUAL_DOMAIN", VIRTUAL_HOSTED_DOMAIN);
     }

@@ -12,7 +12,7 @@ pub(crate) struct Xtask {
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
-    /// Everything CI checks, in CI's order: fmt, clippy, tests, doctests, tidy.
+    /// Everything CI checks, in CI's order: fmt, clippy, tests, doctests, tidy, e2e.
     Ci,
     /// Repository rules the compiler can't check: crate layering, file headers, lints.
     Tidy,

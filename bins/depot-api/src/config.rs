@@ -152,7 +152,6 @@ pub(crate) struct Secret(String);
 
 impl Secret {
     /// The secret itself, for the code that checks signatures with it.
-    #[allow(dead_code)] // Read once the data plane (depot-store) checks root signatures.
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
@@ -179,34 +178,13 @@ pub(crate) struct DatabaseUrl(String);
 
 impl DatabaseUrl {
     /// The URL as given, password included, for the database driver only.
-    #[allow(dead_code)] // Read once the metadata store (depot-engine) connects.
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     /// The URL with any password replaced, safe to log.
     pub(crate) fn redacted(&self) -> String {
-        let url = &self.0;
-        let Some(scheme_end) = url.find("://") else {
-            return url.clone();
-        };
-        let rest = &url[scheme_end + 3..];
-        // The userinfo ends at the last `@` before the path; a password may itself contain `@`
-        // only percent-encoded, but looking for the last one is the forgiving choice.
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = &rest[..authority_end];
-        let Some(at) = authority.rfind('@') else {
-            return url.clone();
-        };
-        let Some(colon) = authority[..at].find(':') else {
-            return url.clone();
-        };
-        format!(
-            "{}://{}:<redacted>{}",
-            &url[..scheme_end],
-            &authority[..colon],
-            &rest[at..]
-        )
+        depot_engine::redact_url_password(&self.0)
     }
 }
 
@@ -821,7 +799,7 @@ mod tests {
         let debug = format!("{config:?} {config:#?}");
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("AKROOT"), "the access key is not secret");
-        assert!(debug.contains("postgres://depot:<redacted>@db:5432/depot"));
+        assert!(debug.contains("postgres://depot:****@db:5432/depot"));
     }
 
     #[test]
@@ -832,15 +810,9 @@ mod tests {
             "sqlite://./d/depot.db?mode=rwc"
         );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(
-            redact("postgres://u:p@h/db"),
-            "postgres://u:<redacted>@h/db"
-        );
-        assert_eq!(redact("postgres://u:p@h"), "postgres://u:<redacted>@h");
-        assert_eq!(
-            redact("postgres://u:p@x@h?a=b"),
-            "postgres://u:<redacted>@h?a=b"
-        );
+        assert_eq!(redact("postgres://u:p@h/db"), "postgres://u:****@h/db");
+        assert_eq!(redact("postgres://u:p@h"), "postgres://u:****@h");
+        assert_eq!(redact("postgres://u:p@x@h?a=b"), "postgres://u:****@h?a=b");
         assert_eq!(redact("not a url"), "not a url");
     }
 }

@@ -55,10 +55,6 @@ fn start() -> anyhow::Result<()> {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     tracing::debug!(?config, "configuration");
-    tokio::fs::create_dir_all(&config.data_dir)
-        .await
-        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-
     let metrics = install_metrics()?;
     let engine = open_engine(&config).await?;
     let s3 = S3Service::new(
