@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) abandoned_upload_age: Duration,
     /// Present while this process is the database's only writer (see `cache`).
     pub(crate) cache: Option<MetadataCache>,
+    /// Limits read for enforcement (see `ops::admin`).
+    pub(crate) limits: crate::ops::LimitsCache,
     /// On SQLite, the queue write transactions take turns through (see `db::write_txn`).
     write_gate: Option<tokio::sync::Mutex<()>>,
     /// Held open for the engine's lifetime: the lock that makes it the SQLite database's
@@ -111,6 +113,7 @@ impl Engine {
                 sealer: SecretSealer::new(&master_key),
                 orphan_grace: config.orphan_grace,
                 abandoned_upload_age: config.abandoned_upload_age,
+                limits: Default::default(),
                 write_gate: cache.is_some().then(|| tokio::sync::Mutex::new(())),
                 cache,
                 _exclusive: exclusive,

@@ -28,6 +28,25 @@ pub enum EngineError {
     /// A user with this email already exists.
     #[error("a user with this email already exists")]
     UserAlreadyExists,
+    /// The user still owns buckets.
+    #[error("the user still owns buckets")]
+    UserHasBuckets,
+    /// The user has no account of this name.
+    #[error("the account does not exist")]
+    NoSuchAccount,
+    /// The user already has an account of this name.
+    #[error("the account already exists")]
+    AccountAlreadyExists,
+    /// The account still owns buckets.
+    #[error("the account still owns buckets")]
+    AccountHasBuckets,
+    /// The user (or the account) holds no key pair with this access key id.
+    #[error("the access key does not exist")]
+    NoSuchAccessKey,
+    /// The write would take a bucket or a user past its storage quota; the text names the
+    /// quota.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// Another user owns a bucket of this name.
     #[error("the bucket name is taken by another owner")]
     BucketAlreadyExists,

@@ -81,7 +81,8 @@ pub use ops::{MAX_COPY_SIZE, MAX_PART_NUMBER, MIN_PART_SIZE};
 pub use reader::{ObjectReader, READ_BLOCK};
 pub use stage::{StagedBlob, WRITE_BATCH};
 pub use types::{
-    BucketIdentity, BucketInfo, KeyRecord, ListPage, ListQuery, ListedObject, ObjectAttributes,
-    ObjectInfo, PartInfo, PartsPage, RootUser, StorageTotals, SweepReport, UploadInfo, UploadsPage,
-    UploadsQuery, WriteCondition,
+    AccountRecord, BucketIdentity, BucketInfo, BucketOwner, KeyPairInfo, KeyRecord, ListPage,
+    ListQuery, ListedObject, ObjectAttributes, ObjectInfo, PartInfo, PartsPage, RootUser,
+    SizeHistory, StorageTotals, SweepReport, UploadInfo, UploadsPage, UploadsQuery, UserRecord,
+    WriteCondition,
 };

@@ -38,6 +38,7 @@ mod m20261122_000005_create_object_segments;
 mod m20261122_000006_create_multipart_uploads;
 mod m20261122_000007_create_multipart_parts;
 mod m20261123_000001_alter_multipart_uploads;
+mod m20261124_000001_create_admin_tables;
 
 /// Every migration of Depot's metadata database, oldest first.
 #[derive(Debug, Clone, Copy, Default)]
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_multipart_uploads::Migration),
             Box::new(m20261122_000007_create_multipart_parts::Migration),
             Box::new(m20261123_000001_alter_multipart_uploads::Migration),
+            Box::new(m20261124_000001_create_admin_tables::Migration),
         ]
     }
 }
@@ -88,6 +90,9 @@ mod tests {
             "object_segments",
             "multipart_uploads",
             "multipart_parts",
+            "accounts",
+            "quotas",
+            "limits",
         ] {
             db.execute_unprepared(&format!("SELECT COUNT(*) FROM {table}"))
                 .await

@@ -17,6 +17,10 @@ pub struct Model {
     pub epoch: i64,
     pub object_count: i64,
     pub bytes_used: i64,
+    pub account_name: Option<String>,
+    pub size_hmax: i64,
+    pub size_integral: i64,
+    pub size_last_hour: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

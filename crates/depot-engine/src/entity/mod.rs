@@ -8,9 +8,12 @@
 #![allow(unreachable_pub)]
 
 pub(crate) mod access_keys;
+pub(crate) mod accounts;
 pub(crate) mod buckets;
+pub(crate) mod limits;
 pub(crate) mod multipart_parts;
 pub(crate) mod multipart_uploads;
 pub(crate) mod object_segments;
 pub(crate) mod objects;
+pub(crate) mod quotas;
 pub(crate) mod users;

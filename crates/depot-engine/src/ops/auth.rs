@@ -81,7 +81,8 @@ impl Engine {
     ///
     /// Errors: [`EngineError::NoSuchUser`]; [`EngineError::KeyLimitReached`] when the user
     /// (or the account) already holds [`MAX_KEY_PAIRS_PER_OWNER`] pairs;
-    /// [`EngineError::InvalidArgument`] for an invalid account name.
+    /// [`EngineError::InvalidArgument`] for an invalid account name;
+    /// [`EngineError::NoSuchAccount`] for an account the user does not have.
     pub async fn create_access_key(
         &self,
         user: UserId,
@@ -110,6 +111,11 @@ impl Engine {
             if users::find(&txn, user, true).await?.is_none() {
                 return Err(EngineError::NoSuchUser);
             }
+            if let Some(account) = account
+                && !users::has_account(&txn, user, account).await?
+            {
+                return Err(EngineError::NoSuchAccount);
+            }
             let held = users::count_keys(&txn, user, account).await?;
             if held >= MAX_KEY_PAIRS_PER_OWNER as u64 {
                 return Err(EngineError::KeyLimitReached);
@@ -117,11 +123,7 @@ impl Engine {
             // A generated id clashes with an existing one about once in 1.7 million (four
             // random characters after the user id); the unique violation makes the
             // transaction run again with a fresh pair.
-            let pair = AccessKeyPair::generate_for(user);
-            let access_key_id = pair.access_key_id.as_str();
-            let sealed = sealer.seal(access_key_id, pair.secret_access_key.expose_secret())?;
-            users::insert_key(&txn, access_key_id, user, account, sealed).await?;
-            Ok(pair)
+            super::admin::insert_generated_key(&txn, sealer, user, account).await
         }
         .await);
         self.forget_keys();

@@ -10,8 +10,9 @@ use crate::cache::GuardedCache;
 use crate::db::write_txn;
 use crate::engine::{Engine, to_completion};
 use crate::error::EngineError;
+use crate::repo::settings::{self, Subject};
 use crate::repo::{buckets, uploads};
-use crate::types::{BucketIdentity, BucketInfo, StorageTotals};
+use crate::types::{BucketIdentity, BucketInfo, BucketOwner, StorageTotals};
 
 impl Engine {
     /// Creates the bucket `name` for `owner` in `location`.
@@ -21,15 +22,19 @@ impl Engine {
     /// of the same owner is a success, as in `us-east-1`, is the protocol layer's choice.)
     pub async fn create_bucket(
         &self,
-        owner: UserId,
+        owner: impl Into<BucketOwner>,
         name: &BucketName,
         location: &str,
     ) -> Result<BucketInfo, EngineError> {
+        let BucketOwner {
+            user: owner,
+            account,
+        } = owner.into();
         // One INSERT: the unique index on the name decides races; only the loser looks up
         // who won, to say which error applies. It takes its turn at the write gate like every
         // write, so it never sends a gated writer into SQLite's sleeping busy handler.
         let gate = self.write_gate().await;
-        let inserted = buckets::insert(self.db(), owner, name, location).await;
+        let inserted = buckets::insert(self.db(), owner, account.as_deref(), name, location).await;
         drop(gate);
         match inserted {
             Err(EngineError::Db(error))
@@ -83,9 +88,25 @@ impl Engine {
         })
     }
 
-    /// `owner`'s buckets, by name.
-    pub async fn list_buckets(&self, owner: UserId) -> Result<Vec<BucketInfo>, EngineError> {
-        buckets::list_by_owner(self.db(), owner).await
+    /// `owner`'s buckets, by name: all of a user's (its accounts' included), or only an
+    /// account's.
+    pub async fn list_buckets(
+        &self,
+        owner: impl Into<BucketOwner>,
+    ) -> Result<Vec<BucketInfo>, EngineError> {
+        let BucketOwner { user, account } = owner.into();
+        buckets::list_by_owner(self.db(), user, account.as_deref()).await
+    }
+
+    /// Every bucket, or `owner`'s, by name.
+    pub async fn list_all_buckets(
+        &self,
+        owner: Option<UserId>,
+    ) -> Result<Vec<BucketInfo>, EngineError> {
+        match owner {
+            Some(user) => buckets::list_by_owner(self.db(), user, None).await,
+            None => buckets::list_all(self.db()).await,
+        }
     }
 
     /// Deletes an empty bucket, aborting its multipart uploads in progress (S3 counts only
@@ -108,10 +129,12 @@ impl Engine {
             }
             let part_blobs = uploads::delete_parts_of_bucket(&txn, bucket.id).await?;
             buckets::delete(&txn, bucket.id).await?;
+            settings::forget_subject(&txn, Subject::Bucket(name)).await?;
             Ok(part_blobs)
         }
         .await);
         self.forget_bucket(name);
+        self.forget_limits();
         self.remove_blobs(part_blobs?).await;
         Ok(())
     }

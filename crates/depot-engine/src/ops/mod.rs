@@ -6,6 +6,7 @@
 //! transaction removes the blob it would have referenced. A crash between any two steps
 //! leaves only unreferenced files, which [`Engine::sweep`](crate::Engine::sweep) removes.
 
+mod admin;
 mod auth;
 mod buckets;
 mod list;
@@ -13,5 +14,6 @@ mod multipart;
 mod objects;
 mod sweep;
 
+pub(crate) use admin::LimitsCache;
 pub use multipart::{MAX_PART_NUMBER, MIN_PART_SIZE};
 pub use objects::MAX_COPY_SIZE;

@@ -301,6 +301,9 @@ pub(crate) async fn write_object_in(
     objects::insert(txn, bucket.id, key, object.clone(), segments).await?;
     // Last, so the bucket row's update lock is held for as short a time as possible.
     buckets::add_usage(txn, bucket.id, objects_delta, bytes_delta).await?;
+    if bytes_delta > 0 {
+        check_quotas(txn, bucket, 0).await?;
+    }
     let info = ObjectInfo {
         bucket: bucket.name.clone(),
         key: key.clone(),
@@ -312,6 +315,42 @@ pub(crate) async fn write_object_in(
         version_id: None,
     };
     Ok((info, replaced))
+}
+
+/// Fails with [`EngineError::QuotaExceeded`] if the bucket's stored bytes, or its owner's,
+/// plus `pending` bytes not yet counted, exceed the quota that applies. Called after the
+/// transaction has added its growth to the bucket's counter: that update holds the bucket's
+/// row, and the user's row is locked before the owner's buckets are summed, so concurrent
+/// writers are checked one after another and cannot overshoot together.
+pub(crate) async fn check_quotas(
+    txn: &DatabaseTransaction,
+    bucket: &BucketInfo,
+    pending: u64,
+) -> Result<(), EngineError> {
+    let (user_quota, bucket_quota) =
+        crate::repo::settings::applicable(txn, bucket.owner, &bucket.name).await?;
+    if let Some(limit) = bucket_quota {
+        let used = buckets::bytes_used(txn, bucket.id).await?;
+        if used.saturating_add(pending) > limit {
+            return Err(EngineError::QuotaExceeded(format!(
+                "The bucket quota of {} GB of bucket {} would be exceeded.",
+                limit / depot_domain::BYTES_PER_GB,
+                bucket.name
+            )));
+        }
+    }
+    if let Some(limit) = user_quota {
+        crate::repo::users::find(txn, bucket.owner, true).await?;
+        let used = buckets::owner_bytes(txn, bucket.owner).await?;
+        if used.saturating_add(pending) > limit {
+            return Err(EngineError::QuotaExceeded(format!(
+                "The user quota of {} GB of user {} would be exceeded.",
+                limit / depot_domain::BYTES_PER_GB,
+                bucket.owner
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Queues this transaction behind any other writing `key` (PostgreSQL; see `db`). An

@@ -10,7 +10,7 @@ use sea_orm::{
 use super::{locked, now, parse_bucket_name, parse_user_id, to_u64};
 use crate::entity::{buckets, multipart_uploads, objects};
 use crate::error::EngineError;
-use crate::types::BucketInfo;
+use crate::types::{BucketInfo, SizeHistory};
 
 fn from_model(model: buckets::Model) -> Result<BucketInfo, EngineError> {
     Ok(BucketInfo {
@@ -22,7 +22,18 @@ fn from_model(model: buckets::Model) -> Result<BucketInfo, EngineError> {
         epoch: model.epoch,
         object_count: to_u64(model.object_count, "bucket object count")?,
         bytes_used: to_u64(model.bytes_used, "bucket bytes used")?,
+        account: model.account_name,
+        history: SizeHistory {
+            hmax_bytes: to_u64(model.size_hmax, "bucket peak size")?,
+            integral_byte_hours: to_u64(model.size_integral, "bucket size integral")?,
+            last_hour: to_u64(model.size_last_hour, "bucket size timestamp")?,
+        },
     })
+}
+
+/// The hour since the Unix epoch that `at` falls in.
+pub(crate) fn hour_of(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp().div_euclid(3600)
 }
 
 /// The bucket named `name`, optionally locking its row (PostgreSQL).
@@ -60,10 +71,12 @@ pub(crate) async fn get(
 pub(crate) async fn insert(
     connection: &impl ConnectionTrait,
     owner: UserId,
+    account: Option<&str>,
     name: &BucketName,
     location: &str,
 ) -> Result<BucketInfo, EngineError> {
     let created_at = now();
+    let hour = hour_of(created_at);
     let row = buckets::ActiveModel {
         id: NotSet,
         name: Set(name.as_str().to_owned()),
@@ -73,6 +86,10 @@ pub(crate) async fn insert(
         epoch: Set(created_at.timestamp_millis()),
         object_count: Set(0),
         bytes_used: Set(0),
+        account_name: Set(account.map(str::to_owned)),
+        size_hmax: Set(0),
+        size_integral: Set(0),
+        size_last_hour: Set(hour),
     };
     let id = buckets::Entity::insert(row)
         .exec(connection)
@@ -87,16 +104,26 @@ pub(crate) async fn insert(
         epoch: created_at.timestamp_millis(),
         object_count: 0,
         bytes_used: 0,
+        account: account.map(str::to_owned),
+        history: SizeHistory {
+            last_hour: to_u64(hour, "bucket size timestamp")?,
+            ..SizeHistory::default()
+        },
     })
 }
 
-/// `owner`'s buckets in name order.
+/// `owner`'s buckets in name order; with `account`, only that account's.
 pub(crate) async fn list_by_owner(
     connection: &impl ConnectionTrait,
     owner: UserId,
+    account: Option<&str>,
 ) -> Result<Vec<BucketInfo>, EngineError> {
-    buckets::Entity::find()
-        .filter(buckets::Column::OwnerId.eq(owner.to_string()))
+    let select = buckets::Entity::find().filter(buckets::Column::OwnerId.eq(owner.to_string()));
+    let select = match account {
+        Some(account) => select.filter(buckets::Column::AccountName.eq(account)),
+        None => select,
+    };
+    select
         .order_by_asc(buckets::Column::Name)
         .all(connection)
         .await?
@@ -128,8 +155,53 @@ pub(crate) async fn totals(
     Ok(totals)
 }
 
+/// Every bucket in name order.
+pub(crate) async fn list_all(
+    connection: &impl ConnectionTrait,
+) -> Result<Vec<BucketInfo>, EngineError> {
+    buckets::Entity::find()
+        .order_by_asc(buckets::Column::Name)
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(from_model)
+        .collect()
+}
+
+/// The bytes stored in all of `owner`'s buckets, as this transaction sees them.
+pub(crate) async fn owner_bytes(
+    connection: &impl ConnectionTrait,
+    owner: UserId,
+) -> Result<u64, EngineError> {
+    // Summed here rather than with SUM(): PostgreSQL's SUM of a BIGINT is a NUMERIC.
+    let sizes: Vec<i64> = buckets::Entity::find()
+        .select_only()
+        .column(buckets::Column::BytesUsed)
+        .filter(buckets::Column::OwnerId.eq(owner.to_string()))
+        .into_tuple()
+        .all(connection)
+        .await?;
+    sizes.into_iter().try_fold(0u64, |total, bytes| {
+        Ok(total.saturating_add(to_u64(bytes, "bucket bytes used")?))
+    })
+}
+
+/// The bytes stored in the bucket, as this transaction sees them.
+pub(crate) async fn bytes_used(
+    connection: &impl ConnectionTrait,
+    bucket_id: i64,
+) -> Result<u64, EngineError> {
+    let bytes: Option<i64> = buckets::Entity::find_by_id(bucket_id)
+        .select_only()
+        .column(buckets::Column::BytesUsed)
+        .into_tuple()
+        .one(connection)
+        .await?;
+    to_u64(bytes.unwrap_or(0), "bucket bytes used")
+}
+
 /// Adds to a bucket's counters in place (`SET n = n + delta`), so concurrent writers never
-/// lose each other's updates.
+/// lose each other's updates; the size history (peak, integral) moves in the same statement.
 pub(crate) async fn add_usage(
     connection: &impl ConnectionTrait,
     bucket_id: i64,
@@ -139,14 +211,41 @@ pub(crate) async fn add_usage(
     if objects_delta == 0 && bytes_delta == 0 {
         return Ok(());
     }
+    let hour = hour_of(now());
+    let bytes = || Expr::col(buckets::Column::BytesUsed);
+    let last_hour = || Expr::col(buckets::Column::SizeLastHour);
+    let new_bytes = || bytes().add(bytes_delta);
+    // Every right-hand side sees the row as it was, on SQLite and PostgreSQL alike.
     buckets::Entity::update_many()
         .col_expr(
             buckets::Column::ObjectCount,
             Expr::col(buckets::Column::ObjectCount).add(objects_delta),
         )
+        .col_expr(buckets::Column::BytesUsed, new_bytes())
         .col_expr(
-            buckets::Column::BytesUsed,
-            Expr::col(buckets::Column::BytesUsed).add(bytes_delta),
+            buckets::Column::SizeIntegral,
+            Expr::col(buckets::Column::SizeIntegral).add(
+                Expr::case(
+                    last_hour().lt(hour),
+                    bytes().mul(Expr::val(hour).sub(last_hour())),
+                )
+                .finally(0i64),
+            ),
+        )
+        .col_expr(
+            buckets::Column::SizeLastHour,
+            Expr::case(last_hour().lt(hour), Expr::val(hour))
+                .finally(last_hour())
+                .into(),
+        )
+        .col_expr(
+            buckets::Column::SizeHmax,
+            Expr::case(
+                new_bytes().gt(Expr::col(buckets::Column::SizeHmax)),
+                new_bytes(),
+            )
+            .finally(Expr::col(buckets::Column::SizeHmax))
+            .into(),
         )
         .filter(buckets::Column::Id.eq(bucket_id))
         .exec(connection)

@@ -4,10 +4,11 @@ use depot_domain::{Email, S3User, UserFlags, UserId, UserState};
 use sea_orm::sea_query::{Expr, LockType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 
 use super::{corrupt, locked, now, parse_user_id};
-use crate::entity::{access_keys, users};
+use crate::entity::{access_keys, accounts, users};
 use crate::error::EngineError;
 
 /// An access key row, its secret still sealed.
@@ -185,4 +186,139 @@ pub(crate) async fn reset_key(
         .exec(connection)
         .await?;
     Ok(())
+}
+
+/// Every user, by email.
+pub(crate) async fn list_all(
+    connection: &impl ConnectionTrait,
+) -> Result<Vec<S3User>, EngineError> {
+    users::Entity::find()
+        .order_by_asc(users::Column::Email)
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(user_from_model)
+        .collect()
+}
+
+/// Sets a user's state; `false` if there is no such user.
+pub(crate) async fn set_state(
+    connection: &impl ConnectionTrait,
+    id: UserId,
+    state: UserState,
+) -> Result<bool, EngineError> {
+    let result = users::Entity::update_many()
+        .col_expr(users::Column::State, Expr::val(state.as_str()))
+        .filter(users::Column::Id.eq(id.to_string()))
+        .exec(connection)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Deletes the user row; its keys and accounts go with it (`ON DELETE CASCADE`).
+pub(crate) async fn delete(
+    connection: &impl ConnectionTrait,
+    id: UserId,
+) -> Result<(), EngineError> {
+    users::Entity::delete_by_id(id.to_string())
+        .exec(connection)
+        .await?;
+    Ok(())
+}
+
+/// Every key of the user, its accounts' included, oldest first.
+pub(crate) async fn keys_of(
+    connection: &impl ConnectionTrait,
+    user: UserId,
+) -> Result<Vec<StoredKey>, EngineError> {
+    access_keys::Entity::find()
+        .filter(access_keys::Column::UserId.eq(user.to_string()))
+        .order_by_asc(access_keys::Column::CreatedAt)
+        .order_by_asc(access_keys::Column::AccessKeyId)
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(key_from_model)
+        .collect()
+}
+
+/// Deletes the key `access_key_id` if it belongs to the user (or the user's account
+/// `account`); `false` if it does not.
+pub(crate) async fn delete_key(
+    connection: &impl ConnectionTrait,
+    user: UserId,
+    account: Option<&str>,
+    access_key_id: &str,
+) -> Result<bool, EngineError> {
+    let delete = access_keys::Entity::delete_many()
+        .filter(access_keys::Column::AccessKeyId.eq(access_key_id))
+        .filter(access_keys::Column::UserId.eq(user.to_string()));
+    let delete = match account {
+        Some(account) => delete.filter(access_keys::Column::AccountName.eq(account)),
+        None => delete.filter(access_keys::Column::AccountName.is_null()),
+    };
+    Ok(delete.exec(connection).await?.rows_affected > 0)
+}
+
+/// The names of the user's accounts, by name.
+pub(crate) async fn accounts_of(
+    connection: &impl ConnectionTrait,
+    user: UserId,
+) -> Result<Vec<String>, EngineError> {
+    Ok(accounts::Entity::find()
+        .filter(accounts::Column::UserId.eq(user.to_string()))
+        .order_by_asc(accounts::Column::Name)
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(|account| account.name)
+        .collect())
+}
+
+/// Whether the user has the account `name`.
+pub(crate) async fn has_account(
+    connection: &impl ConnectionTrait,
+    user: UserId,
+    name: &str,
+) -> Result<bool, EngineError> {
+    Ok(
+        accounts::Entity::find_by_id((user.to_string(), name.to_owned()))
+            .one(connection)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Inserts an account; a taken name is the database's unique violation.
+pub(crate) async fn insert_account(
+    connection: &impl ConnectionTrait,
+    user: UserId,
+    name: &str,
+) -> Result<(), EngineError> {
+    let row = accounts::ActiveModel {
+        user_id: Set(user.to_string()),
+        name: Set(name.to_owned()),
+        created_at: Set(now()),
+    };
+    accounts::Entity::insert(row)
+        .exec_without_returning(connection)
+        .await?;
+    Ok(())
+}
+
+/// Deletes an account with its keys; `false` if there was no such account.
+pub(crate) async fn delete_account(
+    connection: &impl ConnectionTrait,
+    user: UserId,
+    name: &str,
+) -> Result<bool, EngineError> {
+    access_keys::Entity::delete_many()
+        .filter(access_keys::Column::UserId.eq(user.to_string()))
+        .filter(access_keys::Column::AccountName.eq(name))
+        .exec(connection)
+        .await?;
+    let result = accounts::Entity::delete_by_id((user.to_string(), name.to_owned()))
+        .exec(connection)
+        .await?;
+    Ok(result.rows_affected > 0)
 }

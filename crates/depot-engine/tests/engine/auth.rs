@@ -62,8 +62,15 @@ engine_tests! {
             keys.push(engine.create_access_key(ann.id, None).await.expect("key"));
         }
         assert!(matches!(engine.create_access_key(ann.id, None).await, Err(EngineError::KeyLimitReached)));
-        // An account has two pairs of its own.
-        let robot = engine.create_access_key(ann.id, Some("backup-robot")).await.expect("account key");
+        // An account has two pairs of its own (the first made with the account).
+        assert!(matches!(
+            engine.create_access_key(ann.id, Some("backup-robot")).await,
+            Err(EngineError::NoSuchAccount)
+        ));
+        let robot = engine
+            .create_account(ann.id, &"backup-robot".parse().expect("account name"))
+            .await
+            .expect("account with its key");
         engine.create_access_key(ann.id, Some("backup-robot")).await.expect("second account key");
         assert!(matches!(engine.create_access_key(ann.id, Some("backup-robot")).await, Err(EngineError::KeyLimitReached)));
         assert!(matches!(engine.create_access_key(ann.id, Some("two words")).await, Err(EngineError::InvalidArgument(_))));
