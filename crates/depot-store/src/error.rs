@@ -33,6 +33,8 @@ macro_rules! s3_error_codes {
 s3_error_codes! {
     AccessControlListNotSupported => StatusCode::BAD_REQUEST, "The bucket does not allow ACLs";
     AccessDenied => StatusCode::FORBIDDEN, "Access Denied";
+    AccountAlreadyExists => StatusCode::CONFLICT, "The user already has an account of this name.";
+    AccountHasBuckets => StatusCode::CONFLICT, "The account still owns buckets.";
     AuthorizationHeaderMalformed => StatusCode::BAD_REQUEST, "The authorization header is malformed.";
     AuthorizationQueryParametersError => StatusCode::BAD_REQUEST, "The authorization query parameters are malformed.";
     BadDigest => StatusCode::BAD_REQUEST, "The Content-MD5 you specified did not match what we received.";
@@ -55,6 +57,7 @@ s3_error_codes! {
     InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE, "The requested range is not satisfiable";
     InvalidRequest => StatusCode::BAD_REQUEST, "Invalid Request";
     InvalidStorageClass => StatusCode::BAD_REQUEST, "The storage class you specified is not valid";
+    KeyLimitReached => StatusCode::CONFLICT, "The user or account already holds the maximum of two key pairs.";
     KeyTooLongError => StatusCode::BAD_REQUEST, "Your key is too long";
     MalformedACLError => StatusCode::BAD_REQUEST, "The XML you provided was not well-formed or did not validate against our published schema";
     MalformedPOSTRequest => StatusCode::BAD_REQUEST, "The body of your POST request is not well-formed multipart/form-data.";
@@ -66,16 +69,24 @@ s3_error_codes! {
     MissingContentLength => StatusCode::LENGTH_REQUIRED, "You must provide the Content-Length HTTP header.";
     MissingRequestBodyError => StatusCode::BAD_REQUEST, "Request Body is empty.";
     MissingSecurityHeader => StatusCode::BAD_REQUEST, "Your request is missing a required header.";
+    NoSuchAccessKey => StatusCode::NOT_FOUND, "The specified access key does not exist.";
+    NoSuchAccount => StatusCode::NOT_FOUND, "The specified account does not exist.";
     NoSuchBucket => StatusCode::NOT_FOUND, "The specified bucket does not exist";
     NoSuchKey => StatusCode::NOT_FOUND, "The specified key does not exist.";
     NoSuchVersion => StatusCode::NOT_FOUND, "The specified version does not exist.";
+    NoSuchLimits => StatusCode::NOT_FOUND, "No limits are set for the specified user or bucket.";
+    NoSuchUsageObject => StatusCode::NOT_FOUND, "The specified usage statistics object does not exist.";
+    NoSuchUser => StatusCode::NOT_FOUND, "The specified user does not exist.";
     NoSuchUpload => StatusCode::NOT_FOUND, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.";
     NotImplemented => StatusCode::NOT_IMPLEMENTED, "A header you provided implies functionality that is not implemented.";
     PreconditionFailed => StatusCode::PRECONDITION_FAILED, "At least one of the preconditions you specified did not hold.";
     QuotaExceeded => StatusCode::FORBIDDEN, "The request would exceed a storage quota.";
+    ReplicationConfigurationNotFoundError => StatusCode::NOT_FOUND, "The replication configuration was not found.";
     RequestTimeTooSkewed => StatusCode::FORBIDDEN, "The difference between the request time and the server's time is too large.";
     SignatureDoesNotMatch => StatusCode::FORBIDDEN, "The request signature we calculated does not match the signature you provided. Check your key and signing method.";
     SlowDown => StatusCode::SERVICE_UNAVAILABLE, "Please reduce your request rate.";
+    UserAlreadyExists => StatusCode::CONFLICT, "A user with this email address already exists.";
+    UserHasBuckets => StatusCode::CONFLICT, "The user still owns buckets.";
     XAmzContentSHA256Mismatch => StatusCode::BAD_REQUEST, "The provided 'x-amz-content-sha256' header does not match what was computed.";
 }
 

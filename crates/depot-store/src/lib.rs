@@ -12,17 +12,21 @@
 //!   names, attribute structs and byte streams.
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod auth;
 mod body;
 mod error;
 pub mod headers;
+pub mod limits;
 mod ops;
 pub mod router;
 mod service;
 pub mod telemetry;
 pub mod xml;
 
+pub use admin::{AdminApi, AdminRequest};
 pub use body::ResponseBody;
 pub use error::{S3Error, S3ErrorCode, S3Result};
+pub use limits::{LimiterState, MemoryLimiter};
 pub use router::{Addressing, Endpoint, Params, Route, route};
 pub use service::{MAX_PUT_SIZE, Principal, S3Service, StoreConfig};

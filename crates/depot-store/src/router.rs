@@ -87,9 +87,10 @@ pub enum Endpoint {
         /// The upload.
         upload_id: String,
     },
-    /// A request with an `ostor-…` sub-resource, for the admin API mounted beside S3.
+    /// A request for the admin API mounted beside S3: an `ostor-…` sub-resource of the
+    /// service, or `replication` of a bucket.
     Ostor {
-        /// The sub-resource, such as `ostor-users`.
+        /// The sub-resource, such as `ostor-users` or `replication`.
         resource: String,
     },
     /// An S3 operation Depot does not implement (yet): answered with `NotImplemented`.
@@ -209,7 +210,6 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[(&str, &str)] = &[
     ("policy", "BucketPolicy"),
     ("policyStatus", "BucketPolicyStatus"),
     ("publicAccessBlock", "PublicAccessBlock"),
-    ("replication", "BucketReplication"),
     ("requestPayment", "BucketRequestPayment"),
     ("tagging", "BucketTagging"),
     ("website", "BucketWebsite"),
@@ -343,6 +343,13 @@ impl Params {
 }
 
 fn bucket_endpoint(method: &Method, params: &Params, headers: &HeaderMap) -> S3Result<Endpoint> {
+    // Replication settings belong to the ostor admin API (they carry the remote endpoint's
+    // credentials in `x-amz-geo-*` headers), served beside S3 like the `ostor-…` resources.
+    if params.has("replication") {
+        return Ok(Endpoint::Ostor {
+            resource: "replication".to_owned(),
+        });
+    }
     if params.has("acl") {
         return match *method {
             Method::GET => Ok(Endpoint::GetBucketAcl),

@@ -13,8 +13,10 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use rand::Rng;
 
+use crate::admin::{AdminApi, AdminRequest, MAX_ADMIN_BODY};
 use crate::auth::v2::V2Auth;
-use crate::body::{ResponseBody, empty, full};
+use crate::body::{ResponseBody, empty, full, read_limited};
+use crate::limits::{AppliedLimits, LimiterState, MemoryLimiter, PacedBody, op_class};
 use crate::router::{Addressing, Params, Route, route};
 use crate::telemetry::{LoggedBody, RequestRecord};
 use crate::{S3Error, S3Result, ops, s3_error};
@@ -40,6 +42,24 @@ pub struct Principal {
     pub access_key_id: String,
     /// Whether the user is a system user (may use the admin API).
     pub system: bool,
+    /// The ostor account the key belongs to, if it is an account's key.
+    pub account: Option<String>,
+}
+
+impl Principal {
+    /// Whether the caller may use `bucket`: the owner's own keys reach all its buckets, an
+    /// account's keys only the account's (see `docs/ostor.md`).
+    pub fn may_use(&self, bucket: &depot_engine::BucketIdentity) -> bool {
+        bucket.owner == self.user_id && (self.account.is_none() || self.account == bucket.account)
+    }
+
+    /// Who a bucket created by this caller belongs to.
+    pub fn bucket_owner(&self) -> depot_engine::BucketOwner {
+        depot_engine::BucketOwner {
+            user: self.user_id,
+            account: self.account.clone(),
+        }
+    }
 }
 
 /// The S3 data plane as a service: cheap to clone, shared by every connection.
@@ -52,6 +72,10 @@ struct Inner {
     engine: Engine,
     config: StoreConfig,
     verifier: Verifier,
+    /// The admin API mounted beside S3, if any (`?ostor-…`, `?replication`).
+    admin: Option<Arc<dyn AdminApi>>,
+    /// Where rate and bandwidth limits keep their counters.
+    limiter: Arc<dyn LimiterState>,
 }
 
 impl std::fmt::Debug for S3Service {
@@ -95,7 +119,7 @@ impl Ctx<'_> {
         &self,
     ) -> S3Result<std::sync::Arc<depot_engine::BucketIdentity>> {
         let bucket = self.engine.bucket_identity(self.bucket()?).await?;
-        if bucket.owner != self.principal.user_id {
+        if !self.principal.may_use(&bucket) {
             return Err(s3_error!(AccessDenied));
         }
         Ok(bucket)
@@ -111,7 +135,35 @@ impl S3Service {
                 engine,
                 config,
                 verifier,
+                admin: None,
+                limiter: Arc::new(MemoryLimiter::default()),
             }),
+        }
+    }
+
+    /// The service with `admin` answering admin requests (without one they are
+    /// `NotImplemented`).
+    pub fn with_admin(self, admin: Arc<dyn AdminApi>) -> Self {
+        self.rebuild(|inner| inner.admin = Some(admin))
+    }
+
+    /// The service keeping its limiter's counters in `state` (by default, this process's
+    /// memory): shared state makes limits hold across several nodes.
+    pub fn with_limiter(self, state: Arc<dyn LimiterState>) -> Self {
+        self.rebuild(|inner| inner.limiter = state)
+    }
+
+    fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Inner {
+            engine: self.inner.engine.clone(),
+            config: self.inner.config.clone(),
+            verifier: Verifier::new("s3"),
+            admin: self.inner.admin.clone(),
+            limiter: self.inner.limiter.clone(),
+        };
+        change(&mut inner);
+        Self {
+            inner: Arc::new(inner),
         }
     }
 
@@ -226,6 +278,36 @@ impl S3Service {
             let (principal, payload) = self
                 .authenticate(&parts, &body_headers, &params, bucket.as_ref())
                 .await?;
+            if let crate::router::Endpoint::Ostor { resource } = endpoint {
+                let admin = self.inner.admin.as_ref().ok_or_else(|| {
+                    s3_error!(NotImplemented, "The {resource} admin API is not enabled.")
+                })?;
+                let body = read_limited(VerifiedBody::new(body, payload), MAX_ADMIN_BODY).await?;
+                let request = AdminRequest {
+                    method: parts.method.clone(),
+                    resource,
+                    params,
+                    headers: parts.headers.clone(),
+                    principal,
+                    bucket,
+                    body,
+                };
+                return Ok(admin.handle(request).await?.map(full));
+            }
+            let limits = AppliedLimits::new(
+                principal.user_id,
+                bucket.as_ref(),
+                self.inner
+                    .engine
+                    .request_limits(principal.user_id, bucket.as_ref())
+                    .await?,
+            );
+            if !limits
+                .admit(&*self.inner.limiter, op_class(&endpoint))
+                .await
+            {
+                return Err(s3_error!(SlowDown));
+            }
             let ctx = Ctx {
                 engine: &self.inner.engine,
                 config: &self.inner.config,
@@ -237,9 +319,15 @@ impl S3Service {
                 payload,
             };
             let body = VerifiedBody::new(body, ctx.payload.clone());
-            ops::dispatch(&ctx, endpoint, body)
+            let response = ops::dispatch(&ctx, endpoint, body)
                 .await
-                .map_err(|error| name_the_resource(error, &ctx))
+                .map_err(|error| name_the_resource(error, &ctx))?;
+            let bandwidth = limits.bandwidth();
+            if bandwidth.is_empty() {
+                return Ok(response);
+            }
+            let limiter = self.inner.limiter.clone();
+            Ok(response.map(|body| PacedBody::new(body, limiter, bandwidth).boxed_unsync()))
         }
         .await;
         (outcome, operation, bucket_name)
@@ -282,6 +370,7 @@ impl S3Service {
                     user_id: key.user_id,
                     access_key_id: key.access_key_id,
                     system: key.system,
+                    account: key.account,
                 },
                 payload,
             ));
@@ -326,6 +415,7 @@ impl S3Service {
                     user_id: key.user_id,
                     access_key_id: key.access_key_id,
                     system: key.system,
+                    account: key.account,
                 },
                 payload,
             ));
@@ -465,6 +555,17 @@ impl From<depot_engine::EngineError> for S3Error {
                 S3Error::with_message(crate::S3ErrorCode::InvalidArgument, message)
             }
             E::InvalidRange => s3_error!(InvalidRange),
+            E::NoSuchUser => s3_error!(NoSuchUser),
+            E::UserAlreadyExists => s3_error!(UserAlreadyExists),
+            E::UserHasBuckets => s3_error!(UserHasBuckets),
+            E::NoSuchAccount => s3_error!(NoSuchAccount),
+            E::AccountAlreadyExists => s3_error!(AccountAlreadyExists),
+            E::AccountHasBuckets => s3_error!(AccountHasBuckets),
+            E::NoSuchAccessKey => s3_error!(NoSuchAccessKey),
+            E::KeyLimitReached => s3_error!(KeyLimitReached),
+            E::QuotaExceeded(message) => {
+                S3Error::with_message(crate::S3ErrorCode::QuotaExceeded, message)
+            }
             E::Body(source) => crate::body::body_error(source),
             other => {
                 // The source stays in the log; the client learns only that it was our fault.

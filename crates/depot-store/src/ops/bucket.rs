@@ -16,7 +16,10 @@ use crate::{S3Result, s3_error};
 const MAX_CONFIGURATION: usize = 64 * 1024;
 
 pub(crate) async fn list_buckets(ctx: &Ctx<'_>) -> S3Result<Response<ResponseBody>> {
-    let buckets = ctx.engine.list_buckets(ctx.principal.user_id).await?;
+    let buckets = ctx
+        .engine
+        .list_buckets(ctx.principal.bucket_owner())
+        .await?;
     let owner = ctx.principal.user_id.to_string();
     let mut xml = XmlWriter::new("ListAllMyBucketsResult");
     xml.user("Owner", &owner);
@@ -67,7 +70,7 @@ where
         }
     };
     ctx.engine
-        .create_bucket(ctx.principal.user_id, bucket, &location)
+        .create_bucket(ctx.principal.bucket_owner(), bucket, &location)
         .await?;
     let mut response = status_response(StatusCode::OK);
     if let Ok(value) = HeaderValue::from_str(&format!("/{bucket}")) {

@@ -474,7 +474,7 @@ pub(crate) async fn check_copy_source(
     key: &ObjectKey,
 ) -> S3Result<ObjectInfo> {
     let source_bucket = ctx.engine.bucket_identity(bucket).await?;
-    if source_bucket.owner != ctx.principal.user_id {
+    if !ctx.principal.may_use(&source_bucket) {
         return Err(s3_error!(AccessDenied));
     }
     let info = ctx.engine.head_object(bucket, key).await?;

@@ -22,6 +22,7 @@ use subtle::ConstantTimeEq;
 
 use crate::body::ResponseBody;
 use crate::headers::MAX_USER_METADATA;
+use crate::service::Principal;
 use crate::service::{MAX_PUT_SIZE, status_response, xml_response};
 use crate::xml::XmlWriter;
 use crate::{S3Error, S3ErrorCode, S3Result, s3_error};
@@ -109,9 +110,8 @@ where
     let key: ObjectKey = key_text.parse().map_err(|_| s3_error!(KeyTooLongError))?;
 
     let policy_text = fields.get("policy").cloned();
-    let user_id = authenticate(engine, &fields, policy_text.as_deref()).await?;
-    let owner = engine.bucket(bucket).await?.owner;
-    if owner != user_id {
+    let principal = authenticate(engine, &fields, policy_text.as_deref()).await?;
+    if !principal.may_use(&*engine.bucket_identity(bucket).await?) {
         return Err(s3_error!(AccessDenied));
     }
     let length_range = match &policy_text {
@@ -206,7 +206,7 @@ async fn authenticate(
     engine: &Engine,
     fields: &BTreeMap<String, String>,
     policy: Option<&str>,
-) -> S3Result<depot_domain::UserId> {
+) -> S3Result<Principal> {
     let Some(policy) = policy else {
         // An unsigned form would need a bucket that accepts anonymous writes; none does.
         return Err(s3_error!(AccessDenied));
@@ -253,7 +253,7 @@ async fn authenticate(
         if !key.user_enabled {
             return Err(s3_error!(AccessDenied));
         }
-        return Ok(key.user_id);
+        return Ok(principal_of(key));
     }
     let access_key_id = fields
         .get("awsaccesskeyid")
@@ -277,7 +277,16 @@ async fn authenticate(
     if !key.user_enabled {
         return Err(s3_error!(AccessDenied));
     }
-    Ok(key.user_id)
+    Ok(principal_of(key))
+}
+
+fn principal_of(key: depot_engine::KeyRecord) -> Principal {
+    Principal {
+        user_id: key.user_id,
+        access_key_id: key.access_key_id,
+        system: key.system,
+        account: key.account,
+    }
 }
 
 /// Checks the policy document against the form; returns its content-length-range, if any.
