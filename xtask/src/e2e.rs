@@ -59,6 +59,12 @@ const SUITES: &[Suite] = &[
         clients: &[Client::Python, Client::Boto3],
     },
     Suite {
+        name: "ostor",
+        file: "ostor_suite.py",
+        interpreter: "python3",
+        clients: &[Client::Python, Client::Boto3],
+    },
+    Suite {
         name: "rclone",
         file: "rclone.sh",
         interpreter: "bash",
@@ -840,7 +846,7 @@ mod tests {
         let names = |v: Vec<&Suite>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
         assert_eq!(
             names(select_suites(&[])?),
-            ["awscli", "boto3", "rclone", "s3cmd", "bigobject"]
+            ["awscli", "boto3", "ostor", "rclone", "s3cmd", "bigobject"]
         );
         let chosen = select_suites(&["s3cmd".into(), "boto3".into(), "s3cmd".into()])?;
         assert_eq!(names(chosen), ["s3cmd", "boto3"]);
@@ -848,7 +854,7 @@ mod tests {
         assert_eq!(
             error.as_deref(),
             Some(
-                "no e2e suite named \"mc\"; the suites are awscli, boto3, rclone, s3cmd, bigobject"
+                "no e2e suite named \"mc\"; the suites are awscli, boto3, ostor, rclone, s3cmd, bigobject"
             )
         );
         Ok(())

@@ -65,7 +65,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
             },
             region: config.s3_region.clone(),
         },
-    );
+    )
+    .with_admin(std::sync::Arc::new(depot_ostor::OstorServer::new(
+        engine.clone(),
+    )));
 
     let s3_listener = TcpListener::bind(config.s3_addr)
         .await
