@@ -515,59 +515,60 @@ async fn parameter_rules_and_system_users() {
         Ok(response) => (response.status().as_u16(), String::new()),
         Err(error) => (error.code.status().as_u16(), error.code.as_str().to_owned()),
     };
-    let both = "ostor-users&emailAddress=frank%40example.com&id=0123456789abcdef";
-    for method in [http::Method::GET, http::Method::DELETE] {
-        assert_eq!(
-            code(api.handle(request(method, both, true)).await),
-            (400, "InvalidArgument".into())
-        );
+    use http::Method;
+    let frank = "emailAddress=frank%40example.com";
+    let cases = [
+        // More than one of a set that allows one.
+        (
+            Method::GET,
+            format!("ostor-users&{frank}&id=0123456789abcdef"),
+            true,
+            400,
+        ),
+        (
+            Method::DELETE,
+            format!("ostor-users&{frank}&id=0123456789abcdef"),
+            true,
+            400,
+        ),
+        (
+            Method::POST,
+            format!("ostor-users&{frank}&genKey&revokeKey=x"),
+            true,
+            400,
+        ),
+        (
+            Method::PUT,
+            format!("ostor-limits&{frank}&ops&bandwidth&out=5"),
+            true,
+            400,
+        ),
+        (
+            Method::GET,
+            "ostor-quotas&bucket=b&default=user".to_owned(),
+            true,
+            400,
+        ),
+        // A required parameter missing.
+        (
+            Method::PUT,
+            "ostor-quotas&default=bucket".to_owned(),
+            true,
+            400,
+        ),
+        (Method::POST, format!("ostor-accounts&{frank}"), true, 400),
+        // Only system users.
+        (Method::GET, "ostor-users".to_owned(), false, 403),
+        (Method::GET, "ostor-users".to_owned(), true, 200),
+    ];
+    for (method, query, system, expected) in cases {
+        let (status, error) = code(api.handle(request(method.clone(), &query, system)).await);
+        assert_eq!(status, expected, "{method} ?{query}: {error}");
+        let expected_code = match expected {
+            400 => "InvalidArgument",
+            403 => "AccessDenied",
+            _ => "",
+        };
+        assert_eq!(error, expected_code, "{method} ?{query}");
     }
-    assert_eq!(
-        code(
-            api.handle(request(
-                http::Method::POST,
-                "ostor-users&emailAddress=frank%40example.com&genKey&revokeKey=x",
-                true
-            ))
-            .await
-        ),
-        (400, "InvalidArgument".into())
-    );
-    assert_eq!(
-        code(
-            api.handle(request(
-                http::Method::PUT,
-                "ostor-limits&emailAddress=frank%40example.com&ops&bandwidth&out=5",
-                true
-            ))
-            .await
-        ),
-        (400, "InvalidArgument".into())
-    );
-    assert_eq!(
-        code(
-            api.handle(request(
-                http::Method::GET,
-                "ostor-quotas&bucket=b&default=user",
-                true
-            ))
-            .await
-        ),
-        (400, "InvalidArgument".into())
-    );
-    assert_eq!(
-        code(
-            api.handle(request(http::Method::GET, "ostor-users", false))
-                .await
-        ),
-        (403, "AccessDenied".into())
-    );
-    assert_eq!(
-        code(
-            api.handle(request(http::Method::GET, "ostor-users", true))
-                .await
-        )
-        .0,
-        200
-    );
 }
