@@ -118,7 +118,7 @@ check_same_tree() {
     local diff_out
     if ! diff_out=$(diff -r -- "$1" "$2" 2>&1); then
         fail "$3: trees differ:
-$(printf '%s\n' "$diff_out" | head -n 40 | sed 's/^/       | /')"
+$(printf '%s\n' "$diff_out" | sed -n '1,40s/^/       | /p')"
     fi
     ok "$3"
 }

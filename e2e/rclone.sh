@@ -43,7 +43,8 @@ cleanup() {
 trap cleanup EXIT
 
 step "versions"
-command rclone version | head -n 1
+# sed reads to the end: head would close the pipe early and rclone would die of SIGPIPE.
+command rclone version | sed -n 1p
 
 # ---- mkdir ----
 step "mkdir"
