@@ -48,7 +48,8 @@
 //! On SQLite — one process's database, locked at open — access keys, buckets and object
 //! metadata are cached in memory and forgotten by every write that changes them, so a GET
 //! usually makes no database query. On PostgreSQL, which several nodes may share, every
-//! request reads the database (see `cache`).
+//! request reads the database (see `cache`) — except the limits read for enforcement, kept for
+//! two seconds on every backend.
 //!
 //! # Keys never become paths; secrets never rest in clear
 //!

@@ -392,7 +392,8 @@ pub struct KeyRecord {
     pub user_id: UserId,
     /// Whether the user may make requests.
     pub user_enabled: bool,
-    /// Whether the user is a system user (may call the ostor admin API).
+    /// Whether this is a system user's own key (may call the ostor admin API); an account's
+    /// key never is.
     pub system: bool,
     /// The ostor account the key belongs to, if it is an account's key.
     pub account: Option<String>,

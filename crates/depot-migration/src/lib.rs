@@ -99,4 +99,37 @@ mod tests {
                 .unwrap_or_else(|error| panic!("table {table}: {error}"));
         }
     }
+
+    /// Account keys made before the `accounts` table existed get their account's row.
+    #[tokio::test]
+    async fn admin_tables_adopt_existing_account_keys() {
+        let db = Database::connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite");
+        let before_admin_tables = Migrator::migrations().len() as u32 - 1;
+        Migrator::up(&db, Some(before_admin_tables))
+            .await
+            .expect("up to the admin tables");
+        db.execute_unprepared(
+            "INSERT INTO users (id, email, display_name, state, system, created_at) \
+             VALUES ('0123456789abcdef', 'a@example.com', 'a', 'enabled', false, '2026-01-01T00:00:00Z'); \
+             INSERT INTO access_keys (access_key_id, user_id, account_name, secret_ciphertext, created_at, enabled) \
+             VALUES ('K1', '0123456789abcdef', 'robot', x'00', '2026-01-02T00:00:00Z', true), \
+                    ('K2', '0123456789abcdef', 'robot', x'00', '2026-01-03T00:00:00Z', true), \
+                    ('K3', '0123456789abcdef', NULL, x'00', '2026-01-03T00:00:00Z', true);",
+        )
+        .await
+        .expect("rows of the earlier schema");
+        Migrator::up(&db, None).await.expect("admin tables");
+        let rows = db
+            .query_all_raw(sea_orm_migration::sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT user_id, name FROM accounts",
+            ))
+            .await
+            .expect("accounts");
+        assert_eq!(rows.len(), 1);
+        let name: String = rows[0].try_get("", "name").expect("name");
+        assert_eq!(name, "robot");
+    }
 }

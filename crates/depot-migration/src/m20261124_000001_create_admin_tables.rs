@@ -84,6 +84,15 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Account keys made before accounts had rows of their own name their account.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "INSERT INTO accounts (user_id, name, created_at) \
+                 SELECT user_id, account_name, MIN(created_at) FROM access_keys \
+                 WHERE account_name IS NOT NULL GROUP BY user_id, account_name",
+            )
+            .await?;
         // SQLite alters one column per statement.
         manager
             .alter_table(

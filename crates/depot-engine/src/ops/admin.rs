@@ -1,13 +1,15 @@
 //! Administration: users, accounts and their key pairs, quotas and limits — what the ostor
 //! admin API and `depot-admin` drive.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use depot_domain::{
     AccessKeyPair, AccountName, BucketName, Email, LimitScope, Limits, Quota, QuotaScope, S3User,
     UserId, UserState,
 };
-use sea_orm::DatabaseTransaction;
+use sea_orm::sea_query::LockType;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::crypto::SecretSealer;
 use crate::db::write_txn;
@@ -26,9 +28,13 @@ const LIMITS_TTL: Duration = Duration::from_secs(2);
 /// Limits cached for enforcement, keyed by scope; bounded by clearing when full.
 const LIMITS_CACHE_ENTRIES: usize = 100_000;
 
-/// The limits of a scope as last read: `None` where none are set.
-pub(crate) type LimitsCache =
-    std::sync::Mutex<std::collections::HashMap<LimitScope, (Instant, Option<Limits>)>>;
+/// Limits as last read, by scope (`None` where none are set), and a generation every forget
+/// advances, so a read that raced a change is not stored.
+#[derive(Default)]
+pub(crate) struct LimitsCache {
+    entries: std::sync::Mutex<std::collections::HashMap<LimitScope, (Instant, Option<Limits>)>>,
+    generation: AtomicU64,
+}
 
 impl Engine {
     /// Every user, by email.
@@ -90,10 +96,7 @@ impl Engine {
         to_completion(async move {
             let sealer = &engine.inner.sealer;
             write_txn!(engine, |txn| async {
-                if users::find_by_email(&txn, &email).await?.is_some() {
-                    return Err(EngineError::UserAlreadyExists);
-                }
-                let user = users::insert(&txn, UserId::generate(), &email, system).await?;
+                let user = super::auth::create_user_in(&txn, &email, system).await?;
                 let pair = insert_generated_key(&txn, sealer, user.id, None).await?;
                 Ok((user, pair))
             }
@@ -251,21 +254,10 @@ impl Engine {
     ///
     /// Errors: [`EngineError::NoSuchUser`], [`EngineError::NoSuchBucket`].
     pub async fn quota(&self, scope: &QuotaScope) -> Result<Quota, EngineError> {
-        self.check_subject_of_quota(scope).await?;
-        let own = settings::quota(self.db(), scope).await?;
-        let default = match scope {
-            QuotaScope::User(_) => Some(QuotaScope::DefaultUser),
-            QuotaScope::Bucket(_) => Some(QuotaScope::DefaultBucket),
-            QuotaScope::DefaultUser | QuotaScope::DefaultBucket => None,
-        };
-        let size_gb = match (own, default) {
-            (Some(size), _) => size,
-            (None, Some(default)) => settings::quota(self.db(), &default).await?.unwrap_or(0),
-            (None, None) => 0,
-        };
+        subject_exists(self.db(), &Subject::of_quota(scope), None).await?;
         Ok(Quota {
             scope: scope.clone(),
-            size_gb,
+            size_gb: settings::effective_quota(self.db(), scope).await?,
         })
     }
 
@@ -273,13 +265,22 @@ impl Engine {
     ///
     /// Errors: [`EngineError::NoSuchUser`], [`EngineError::NoSuchBucket`].
     pub async fn set_quota(&self, quota: &Quota) -> Result<(), EngineError> {
-        self.check_subject_of_quota(&quota.scope).await?;
-        write_txn!(self, |txn| settings::set_quota(
-            &txn,
-            &quota.scope,
-            quota.size_gb
-        )
-        .await)
+        let (engine, quota) = (self.clone(), quota.clone());
+        to_completion(async move {
+            write_txn!(engine, |txn| async {
+                // Checked and written in one transaction, the subject's row locked, so a
+                // quota cannot outlive a user or bucket deleted meanwhile.
+                subject_exists(
+                    &txn,
+                    &Subject::of_quota(&quota.scope),
+                    Some(LockType::KeyShare),
+                )
+                .await?;
+                settings::set_quota(&txn, &quota.scope, quota.size_gb).await
+            }
+            .await)
+        })
+        .await
     }
 
     /// Removes the quota of `scope`: the default for its kind applies again (a default
@@ -287,42 +288,55 @@ impl Engine {
     ///
     /// Errors: [`EngineError::NoSuchUser`], [`EngineError::NoSuchBucket`].
     pub async fn delete_quota(&self, scope: &QuotaScope) -> Result<(), EngineError> {
-        self.check_subject_of_quota(scope).await?;
+        subject_exists(self.db(), &Subject::of_quota(scope), None).await?;
         write_txn!(self, |txn| settings::delete_quota(&txn, scope).await)
-    }
-
-    async fn check_subject_of_quota(&self, scope: &QuotaScope) -> Result<(), EngineError> {
-        match scope {
-            QuotaScope::User(id) => self.user(*id).await.map(drop),
-            QuotaScope::Bucket(name) => self.bucket_identity(name).await.map(drop),
-            QuotaScope::DefaultUser | QuotaScope::DefaultBucket => Ok(()),
-        }
     }
 
     /// The limits set for `scope`; `None` if none ever were.
     ///
     /// Errors: [`EngineError::NoSuchUser`], [`EngineError::NoSuchBucket`].
     pub async fn limits(&self, scope: &LimitScope) -> Result<Option<Limits>, EngineError> {
-        self.check_subject_of_limits(scope).await?;
+        subject_exists(self.db(), &Subject::of_limits(scope), None).await?;
         settings::limits(self.db(), scope).await
     }
 
-    /// Stores `limits` for `scope`, replacing every value (callers merge with
-    /// [`Engine::limits`] to change one kind). Enforcement on this node sees them at once.
+    /// Stores `limits` for `scope`, replacing every value. Enforcement on this node sees
+    /// them at once.
     ///
     /// Errors: [`EngineError::NoSuchUser`], [`EngineError::NoSuchBucket`].
     pub async fn set_limits(&self, scope: &LimitScope, limits: &Limits) -> Result<(), EngineError> {
-        self.check_subject_of_limits(scope).await?;
-        let outcome = write_txn!(self, |txn| settings::set_limits(&txn, scope, limits).await);
-        self.forget_limits();
-        outcome
+        let limits = *limits;
+        self.update_limits(scope, move |_| Some(limits)).await
     }
 
-    async fn check_subject_of_limits(&self, scope: &LimitScope) -> Result<(), EngineError> {
-        match scope {
-            LimitScope::User(id) => self.user(*id).await.map(drop),
-            LimitScope::Bucket(name) => self.bucket_identity(name).await.map(drop),
-        }
+    /// Changes the limits of `scope` in one transaction (`change` runs again if it does):
+    /// `change` gets what is stored (`None` if limits were never set) and returns what to
+    /// store, or `None` to leave it as it is.
+    /// Two concurrent changes of different kinds (operations, bandwidth) both hold.
+    ///
+    /// Errors: [`EngineError::NoSuchUser`], [`EngineError::NoSuchBucket`].
+    pub async fn update_limits(
+        &self,
+        scope: &LimitScope,
+        change: impl Fn(Option<Limits>) -> Option<Limits> + Send + Sync + 'static,
+    ) -> Result<(), EngineError> {
+        let (engine, scope) = (self.clone(), scope.clone());
+        to_completion(async move {
+            let outcome = write_txn!(engine, |txn| async {
+                // The subject's row locked: settings cannot outlive a user or bucket deleted
+                // meanwhile. The limits row is read and written in the same transaction.
+                subject_exists(&txn, &Subject::of_limits(&scope), Some(LockType::KeyShare)).await?;
+                let stored = settings::limits(&txn, &scope).await?;
+                match change(stored) {
+                    Some(limits) => settings::set_limits(&txn, &scope, &limits).await,
+                    None => Ok(()),
+                }
+            }
+            .await);
+            engine.forget_limits();
+            outcome
+        })
+        .await
     }
 
     /// The limits a request by `user` to `bucket` counts against: (the user's, the bucket's),
@@ -342,29 +356,59 @@ impl Engine {
 
     async fn cached_limits(&self, scope: LimitScope) -> Result<Option<Limits>, EngineError> {
         let cache = &self.inner.limits;
-        if let Ok(cached) = cache.lock()
-            && let Some((read_at, limits)) = cached.get(&scope)
+        if let Ok(entries) = cache.entries.lock()
+            && let Some((read_at, limits)) = entries.get(&scope)
             && read_at.elapsed() < LIMITS_TTL
         {
             return Ok(*limits);
         }
+        // A forget between this read and the insert below must win: the generation tells.
+        let generation = cache.generation.load(Ordering::Acquire);
         let read_at = Instant::now();
         let limits = settings::limits(self.db(), &scope).await?;
-        if let Ok(mut cached) = cache.lock() {
-            if cached.len() >= LIMITS_CACHE_ENTRIES {
-                cached.clear();
+        if let Ok(mut entries) = cache.entries.lock()
+            && cache.generation.load(Ordering::Acquire) == generation
+        {
+            if entries.len() >= LIMITS_CACHE_ENTRIES {
+                entries.clear();
             }
-            cached.insert(scope, (read_at, limits));
+            entries.insert(scope, (read_at, limits));
         }
         Ok(limits)
     }
 
-    /// Drops every cached limit; call after any change of limits.
+    /// Drops every cached limit; call after any change of limits has committed.
     pub(crate) fn forget_limits(&self) {
-        if let Ok(mut cached) = self.inner.limits.lock() {
-            cached.clear();
+        let cache = &self.inner.limits;
+        if let Ok(mut entries) = cache.entries.lock() {
+            cache.generation.fetch_add(1, Ordering::AcqRel);
+            entries.clear();
         }
     }
+}
+
+/// Fails with [`EngineError::NoSuchUser`] or [`EngineError::NoSuchBucket`] unless `subject`
+/// exists; with `lock`, its row stays locked until the transaction ends (PostgreSQL).
+async fn subject_exists(
+    connection: &impl ConnectionTrait,
+    subject: &Subject<'_>,
+    lock: Option<LockType>,
+) -> Result<(), EngineError> {
+    match subject {
+        Subject::User(id) => {
+            if users::find(connection, *id, lock.is_some())
+                .await?
+                .is_none()
+            {
+                return Err(EngineError::NoSuchUser);
+            }
+        }
+        Subject::Bucket(name) => {
+            buckets::get(connection, name, lock).await?;
+        }
+        Subject::Defaults => {}
+    }
+    Ok(())
 }
 
 /// Generates a key pair for `user` (or its account) and stores it sealed; the caller has

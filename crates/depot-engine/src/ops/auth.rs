@@ -59,13 +59,7 @@ impl Engine {
     ///
     /// Errors: [`EngineError::UserAlreadyExists`] if the email is taken.
     pub async fn create_user(&self, email: &Email, system: bool) -> Result<S3User, EngineError> {
-        write_txn!(self, |txn| async {
-            if users::find_by_email(&txn, email).await?.is_some() {
-                return Err(EngineError::UserAlreadyExists);
-            }
-            users::insert(&txn, UserId::generate(), email, system).await
-        }
-        .await)
+        write_txn!(self, |txn| create_user_in(&txn, email, system).await)
     }
 
     /// The user `id`.
@@ -153,7 +147,9 @@ impl Engine {
                 secret,
                 user_id: key.user_id,
                 user_enabled: user.state == depot_domain::UserState::Enabled,
-                system: user.flags.system,
+                // An account is a container of its user's buckets, never the user's admin
+                // rights: only a system user's own keys are system keys.
+                system: user.flags.system && key.account.is_none(),
                 account: key.account,
             })))
         })
@@ -168,6 +164,19 @@ impl Engine {
             cache.keys.forget_all();
         }
     }
+}
+
+/// Inserts an enabled user with a fresh id, unless the email is taken
+/// ([`EngineError::UserAlreadyExists`]).
+pub(crate) async fn create_user_in(
+    txn: &DatabaseTransaction,
+    email: &Email,
+    system: bool,
+) -> Result<S3User, EngineError> {
+    if users::find_by_email(txn, email).await?.is_some() {
+        return Err(EngineError::UserAlreadyExists);
+    }
+    users::insert(txn, UserId::generate(), email, system).await
 }
 
 fn check_configured_credential(what: &str, value: &str) -> Result<(), EngineError> {
@@ -220,11 +229,7 @@ async fn ensure_root_in(
             None
         }
         None if users::count_keys(txn, user.id, None).await? == 0 => {
-            let pair = AccessKeyPair::generate_for(user.id);
-            let access_key_id = pair.access_key_id.as_str();
-            let sealed = sealer.seal(access_key_id, pair.secret_access_key.expose_secret())?;
-            users::insert_key(txn, access_key_id, user.id, None, sealed).await?;
-            Some(pair)
+            Some(super::admin::insert_generated_key(txn, sealer, user.id, None).await?)
         }
         None => None,
     };

@@ -475,12 +475,7 @@ async fn record_part_in(
     uploads::insert_part(txn, upload_id, part, blob).await?;
     // The upload's parts are not stored bytes yet, but a part that could never be completed
     // within the quota is refused now rather than at completion.
-    let parts = uploads::parts(txn, upload_id).await?;
-    let pending = parts
-        .iter()
-        .map(|part| part.info.size)
-        .fold(0u64, u64::saturating_add);
-    super::objects::check_quotas(txn, &bucket_info, pending).await?;
+    super::objects::check_quotas(txn, &bucket_info, Some(upload_id)).await?;
     Ok(replaced.map(|old| vec![old.blob]).unwrap_or_default())
 }
 

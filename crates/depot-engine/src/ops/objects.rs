@@ -302,7 +302,7 @@ pub(crate) async fn write_object_in(
     // Last, so the bucket row's update lock is held for as short a time as possible.
     buckets::add_usage(txn, bucket.id, objects_delta, bytes_delta).await?;
     if bytes_delta > 0 {
-        check_quotas(txn, bucket, 0).await?;
+        check_quotas(txn, bucket, None).await?;
     }
     let info = ObjectInfo {
         bucket: bucket.name.clone(),
@@ -318,17 +318,29 @@ pub(crate) async fn write_object_in(
 }
 
 /// Fails with [`EngineError::QuotaExceeded`] if the bucket's stored bytes, or its owner's,
-/// plus `pending` bytes not yet counted, exceed the quota that applies. Called after the
+/// plus the parts of `upload` (not stored bytes yet), exceed the quota that applies; reads
+/// the parts only when a quota applies. Called after the
 /// transaction has added its growth to the bucket's counter: that update holds the bucket's
 /// row, and the user's row is locked before the owner's buckets are summed, so concurrent
 /// writers are checked one after another and cannot overshoot together.
 pub(crate) async fn check_quotas(
     txn: &DatabaseTransaction,
     bucket: &BucketInfo,
-    pending: u64,
+    upload: Option<&str>,
 ) -> Result<(), EngineError> {
     let (user_quota, bucket_quota) =
         crate::repo::settings::applicable(txn, bucket.owner, &bucket.name).await?;
+    if user_quota.is_none() && bucket_quota.is_none() {
+        return Ok(());
+    }
+    let pending = match upload {
+        Some(upload_id) => crate::repo::uploads::parts(txn, upload_id)
+            .await?
+            .iter()
+            .map(|part| part.info.size)
+            .fold(0u64, u64::saturating_add),
+        None => 0,
+    };
     if let Some(limit) = bucket_quota {
         let used = buckets::bytes_used(txn, bucket.id).await?;
         if used.saturating_add(pending) > limit {
@@ -340,7 +352,12 @@ pub(crate) async fn check_quotas(
         }
     }
     if let Some(limit) = user_quota {
-        crate::repo::users::find(txn, bucket.owner, true).await?;
+        // Completing writes queue on the user's row so their sum is exact. The check of a part
+        // is advisory (completion checks again) and takes no lock, so parallel parts of one
+        // user do not queue.
+        if upload.is_none() {
+            crate::repo::users::find(txn, bucket.owner, true).await?;
+        }
         let used = buckets::owner_bytes(txn, bucket.owner).await?;
         if used.saturating_add(pending) > limit {
             return Err(EngineError::QuotaExceeded(format!(

@@ -187,6 +187,7 @@ pub(crate) async fn forget_subject(
     let (kind, subject) = match subject {
         Subject::User(id) => (USER, id.to_string()),
         Subject::Bucket(name) => (BUCKET, name.to_string()),
+        Subject::Defaults => return Ok(()),
     };
     quotas::Entity::delete_many()
         .filter(quotas::Column::Kind.eq(kind))
@@ -201,8 +202,44 @@ pub(crate) async fn forget_subject(
     Ok(())
 }
 
-/// A user or a bucket whose settings are removed with it.
+/// What quotas and limits are set for: a user, a bucket, or the defaults of every user or
+/// bucket.
 pub(crate) enum Subject<'a> {
     User(UserId),
     Bucket(&'a BucketName),
+    Defaults,
+}
+
+impl<'a> Subject<'a> {
+    pub(crate) fn of_quota(scope: &'a QuotaScope) -> Self {
+        match scope {
+            QuotaScope::User(id) => Subject::User(*id),
+            QuotaScope::Bucket(name) => Subject::Bucket(name),
+            QuotaScope::DefaultUser | QuotaScope::DefaultBucket => Subject::Defaults,
+        }
+    }
+
+    pub(crate) fn of_limits(scope: &'a LimitScope) -> Self {
+        match scope {
+            LimitScope::User(id) => Subject::User(*id),
+            LimitScope::Bucket(name) => Subject::Bucket(name),
+        }
+    }
+}
+
+/// The quota that applies to `scope`, in GB: its own, else the default of its kind, else 0
+/// (unlimited).
+pub(crate) async fn effective_quota(
+    connection: &impl ConnectionTrait,
+    scope: &QuotaScope,
+) -> Result<u64, EngineError> {
+    if let Some(own) = quota(connection, scope).await? {
+        return Ok(own);
+    }
+    let default = match scope {
+        QuotaScope::User(_) => QuotaScope::DefaultUser,
+        QuotaScope::Bucket(_) => QuotaScope::DefaultBucket,
+        QuotaScope::DefaultUser | QuotaScope::DefaultBucket => return Ok(0),
+    };
+    Ok(quota(connection, &default).await?.unwrap_or(0))
 }

@@ -53,7 +53,9 @@ engine_tests! {
         assert!(!key.user_enabled);
         engine.set_user_state(user.id, UserState::Enabled).await.expect("enabled");
 
-        // Revoking: only the owner's own key, and at once.
+        // Revoking: only the owner's own key, and at once (the key was just read, so a cache
+        // holds it).
+        assert!(engine.access_key(account_pair.access_key_id.as_str()).await.expect("read").is_some());
         assert!(matches!(
             engine.revoke_access_key(user.id, None, account_pair.access_key_id.as_str()).await,
             Err(EngineError::NoSuchAccessKey)
@@ -74,6 +76,7 @@ engine_tests! {
         assert!(matches!(engine.delete_user(user.id).await, Err(EngineError::UserHasBuckets)));
         engine.delete_bucket(&b).await.expect("bucket deleted");
         engine.delete_account(user.id, &account).await.expect("account deleted");
+        assert!(engine.access_key(pair.access_key_id.as_str()).await.expect("read").is_some());
         engine.delete_user(user.id).await.expect("user deleted");
         assert!(matches!(engine.user(user.id).await, Err(EngineError::NoSuchUser)));
         assert!(engine.access_key(pair.access_key_id.as_str()).await.expect("read").is_none());
@@ -98,10 +101,26 @@ engine_tests! {
 
         let limits_scope = LimitScope::User(user);
         assert_eq!(engine.limits(&limits_scope).await.expect("limits"), None);
+        // Read for enforcement first, so a cache holds "none": setting must replace it at once.
+        assert_eq!(engine.request_limits(user, Some(&b)).await.expect("applied"), (None, None));
         let limits = Limits { ops_get: "2".parse().expect("rate"), ..Limits::UNLIMITED };
         engine.set_limits(&limits_scope, &limits).await.expect("set");
         assert_eq!(engine.limits(&limits_scope).await.expect("limits"), Some(limits));
         assert_eq!(engine.request_limits(user, Some(&b)).await.expect("applied"), (Some(limits), None));
+        // A change of one kind keeps the other.
+        engine
+            .update_limits(&limits_scope, |stored| {
+                stored.map(|limits| Limits { bandwidth_out_kb: "50".parse().expect("rate"), ..limits })
+            })
+            .await
+            .expect("updated");
+        let both = engine.limits(&limits_scope).await.expect("limits").expect("set");
+        assert_eq!((both.ops_get, both.bandwidth_out_kb), (limits.ops_get, "50".parse().expect("rate")));
+        // Settings go with their bucket: a new bucket of the same name has none.
+        engine.set_quota(&Quota { scope: scope.clone(), size_gb: 3 }).await.expect("own");
+        engine.delete_bucket(&b).await.expect("bucket deleted");
+        engine.create_bucket(user, &b, "us-east-1").await.expect("recreated");
+        assert_eq!(engine.quota(&scope).await.expect("quota").size_gb, 7, "only the default");
     }
 
     async fn quotas_hold_exactly_against_concurrent_writers(harness) {
