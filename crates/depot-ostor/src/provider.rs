@@ -347,10 +347,16 @@ impl StorageProvider for OstorProvider {
     }
 
     async fn delete_quota(&self, scope: &QuotaScope) -> Result<(), ProviderError> {
-        self.client
-            .delete_quota(&quota_target(scope))
-            .await
-            .map_err(|e| map_error(e, Some(Resource::Quota(scope.clone())), None))
+        // The trait resets to unlimited. On Depot, DELETE of a user's or bucket's quota lets
+        // the default apply again, so those are set to 0; a default is deleted.
+        let target = quota_target(scope);
+        let outcome = match scope {
+            QuotaScope::User(_) | QuotaScope::Bucket(_) => self.client.set_quota(&target, 0).await,
+            QuotaScope::DefaultUser | QuotaScope::DefaultBucket => {
+                self.client.delete_quota(&target).await
+            }
+        };
+        outcome.map_err(|e| map_error(e, Some(Resource::Quota(scope.clone())), None))
     }
 
     // ---- Limits ----

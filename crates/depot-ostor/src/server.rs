@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Utc;
 use depot_domain::{
-    AccountName, BucketName, Email, LimitKind, LimitScope, Limits, Quota, QuotaScope, RateLimit,
-    S3User, UserId, UserState,
+    AccountName, BucketName, Email, LimitScope, Limits, Quota, QuotaScope, RateLimit, S3User,
+    UserId, UserState,
 };
 use depot_engine::{BucketInfo, Engine, KeyPairInfo, UserRecord};
 use depot_store::router::Params;
@@ -38,16 +38,17 @@ impl OstorServer {
 #[async_trait]
 impl AdminApi for OstorServer {
     async fn handle(&self, request: AdminRequest) -> S3Result<Response<Bytes>> {
-        if request.resource == "replication" {
-            return Err(S3Error::with_message(
-                S3ErrorCode::NotImplemented,
-                "Bucket replication is not implemented yet.",
-            ));
-        }
+        // `system` is never set for an account's key (see `KeyRecord::system`).
         if !request.principal.system {
             return Err(S3Error::with_message(
                 S3ErrorCode::AccessDenied,
                 "Only system users may use the admin API.",
+            ));
+        }
+        if request.resource == "replication" {
+            return Err(S3Error::with_message(
+                S3ErrorCode::NotImplemented,
+                "Bucket replication is not implemented yet.",
             ));
         }
         let params = &request.params;
@@ -433,71 +434,84 @@ fn per_minute(ops: u64) -> S3Result<RateLimit> {
 
 async fn put_limits(engine: &Engine, params: &Params) -> S3Result<Response<Bytes>> {
     let scope = limit_scope(engine, params).await?;
-    let (ops, bandwidth) = (params.has("ops"), params.has("bandwidth"));
     let op_params = ["default", "get", "put", "list", "delete"];
-    let mut limits = engine.limits(&scope).await?.unwrap_or(Limits::UNLIMITED);
-    match (ops, bandwidth) {
-        (true, false) => {
-            if params.has("out") {
+    let change: Box<dyn Fn(Limits) -> Limits + Send + Sync> =
+        match (params.has("ops"), params.has("bandwidth")) {
+            (true, false) => {
+                if params.has("out") {
+                    return Err(invalid(
+                        "out sets a bandwidth limit; it needs bandwidth, not ops.",
+                    ));
+                }
+                let default = whole_number(params, "default")?.unwrap_or(0);
+                let class = |name: &str| -> S3Result<RateLimit> {
+                    per_minute(whole_number(params, name)?.unwrap_or(default))
+                };
+                let ops = Limits {
+                    ops_default: per_minute(default)?,
+                    ops_get: class("get")?,
+                    ops_put: class("put")?,
+                    ops_list: class("list")?,
+                    ops_delete: class("delete")?,
+                    bandwidth_out_kb: RateLimit::UNLIMITED,
+                };
+                Box::new(move |stored| Limits {
+                    bandwidth_out_kb: stored.bandwidth_out_kb,
+                    ..ops
+                })
+            }
+            (false, true) => {
+                if let Some(name) = op_params.iter().find(|name| params.has(name)) {
+                    return Err(invalid(format!(
+                        "{name} sets an operations limit; it needs ops, not bandwidth."
+                    )));
+                }
+                let out = whole_number(params, "out")?
+                    .ok_or_else(|| invalid("bandwidth needs out, in KB/s (0: unlimited)."))?;
+                let out = RateLimit::new(Decimal::from(out))
+                    .map_err(|error| invalid(error.to_string()))?;
+                Box::new(move |stored| Limits {
+                    bandwidth_out_kb: out,
+                    ..stored
+                })
+            }
+            _ => {
                 return Err(invalid(
-                    "out sets a bandwidth limit; it needs bandwidth, not ops.",
+                    "PUT ?ostor-limits needs exactly one of ops and bandwidth.",
                 ));
             }
-            let default = whole_number(params, "default")?.unwrap_or(0);
-            let class = |name: &str| -> S3Result<RateLimit> {
-                per_minute(whole_number(params, name)?.unwrap_or(default))
-            };
-            limits = Limits {
-                ops_default: per_minute(default)?,
-                ops_get: class("get")?,
-                ops_put: class("put")?,
-                ops_list: class("list")?,
-                ops_delete: class("delete")?,
-                ..limits
-            };
-        }
-        (false, true) => {
-            if let Some(name) = op_params.iter().find(|name| params.has(name)) {
-                return Err(invalid(format!(
-                    "{name} sets an operations limit; it needs ops, not bandwidth."
-                )));
-            }
-            let out = whole_number(params, "out")?.unwrap_or(0);
-            limits.bandwidth_out_kb =
-                RateLimit::new(Decimal::from(out)).map_err(|error| invalid(error.to_string()))?;
-        }
-        _ => {
-            return Err(invalid(
-                "PUT ?ostor-limits needs exactly one of ops and bandwidth.",
-            ));
-        }
-    }
-    engine.set_limits(&scope, &limits).await?;
+        };
+    engine
+        .update_limits(&scope, move |stored| {
+            Some(change(stored.unwrap_or(Limits::UNLIMITED)))
+        })
+        .await?;
     empty(StatusCode::OK)
 }
 
 async fn delete_limits(engine: &Engine, params: &Params) -> S3Result<Response<Bytes>> {
     let scope = limit_scope(engine, params).await?;
-    let kinds: Vec<LimitKind> = match (params.has("ops"), params.has("bandwidth")) {
-        (true, false) => vec![LimitKind::Ops],
-        (false, true) => vec![LimitKind::Bandwidth],
-        _ => vec![LimitKind::Ops, LimitKind::Bandwidth],
+    // Either kind alone, or both when neither is named.
+    let (ops, bandwidth) = match (params.has("ops"), params.has("bandwidth")) {
+        (false, false) => (true, true),
+        named => named,
     };
-    if let Some(mut limits) = engine.limits(&scope).await? {
-        for kind in kinds {
-            limits = match kind {
-                LimitKind::Ops => Limits {
+    engine
+        .update_limits(&scope, move |stored| {
+            // Limits never set stay unset.
+            let mut limits = stored?;
+            if ops {
+                limits = Limits {
                     bandwidth_out_kb: limits.bandwidth_out_kb,
                     ..Limits::UNLIMITED
-                },
-                LimitKind::Bandwidth => Limits {
-                    bandwidth_out_kb: RateLimit::UNLIMITED,
-                    ..limits
-                },
-            };
-        }
-        engine.set_limits(&scope, &limits).await?;
-    }
+                };
+            }
+            if bandwidth {
+                limits.bandwidth_out_kb = RateLimit::UNLIMITED;
+            }
+            Some(limits)
+        })
+        .await?;
     empty(StatusCode::NO_CONTENT)
 }
 

@@ -276,6 +276,20 @@ async fn accounts_hold_their_own_keys_and_only_their_buckets() {
         (403, "AccessDenied".into())
     );
 
+    // An account of a system user is not a system user: the admin API refuses its key.
+    let root_account = root
+        .create_account(&email("root@depot.test"), "tools")
+        .await
+        .expect("root's account");
+    let tools = server.client(
+        &root_account.keys[0].access_key_id,
+        &root_account.keys[0].secret_access_key,
+    );
+    assert_eq!(
+        status(tools.list_users().await.unwrap_err()),
+        (403, "AccessDenied".into())
+    );
+
     let detail = root.get_user(&email("bob@example.com")).await.expect("bob");
     assert_eq!(detail.account_count.as_deref(), Some("1"));
     let accounts = detail.accounts.expect("accounts");

@@ -79,7 +79,9 @@ impl LimiterState for MemoryLimiter {
         }
         let free_at = clocks.entry(key.to_owned()).or_insert(now);
         let start = (*free_at).max(now);
-        let cost = Duration::from_secs_f64(bytes as f64 / bytes_per_second);
+        // A rate too small to express is as good as closed; never panic on it.
+        let cost = Duration::try_from_secs_f64(bytes as f64 / bytes_per_second)
+            .unwrap_or(Duration::from_secs(u64::from(u32::MAX)));
         *free_at = start + cost;
         *free_at - now
     }

@@ -46,6 +46,17 @@ pub struct Principal {
     pub account: Option<String>,
 }
 
+impl From<depot_engine::KeyRecord> for Principal {
+    fn from(key: depot_engine::KeyRecord) -> Self {
+        Self {
+            user_id: key.user_id,
+            access_key_id: key.access_key_id,
+            system: key.system,
+            account: key.account,
+        }
+    }
+}
+
 impl Principal {
     /// Whether the caller may use `bucket`: the owner's own keys reach all its buckets, an
     /// account's keys only the account's (see `docs/ostor.md`).
@@ -294,13 +305,28 @@ impl S3Service {
                 };
                 return Ok(admin.handle(request).await?.map(full));
             }
+            let (user_limits, mut bucket_limits) = self
+                .inner
+                .engine
+                .request_limits(principal.user_id, bucket.as_ref())
+                .await?;
+            // A bucket's limits count only its owner's requests: someone refused access must
+            // not use up the owner's rate.
+            if bucket_limits.is_some()
+                && let Some(name) = &bucket
+                && !self
+                    .inner
+                    .engine
+                    .bucket_identity(name)
+                    .await
+                    .is_ok_and(|identity| principal.may_use(&identity))
+            {
+                bucket_limits = None;
+            }
             let limits = AppliedLimits::new(
                 principal.user_id,
                 bucket.as_ref(),
-                self.inner
-                    .engine
-                    .request_limits(principal.user_id, bucket.as_ref())
-                    .await?,
+                (user_limits, bucket_limits),
             );
             if !limits
                 .admit(&*self.inner.limiter, op_class(&endpoint))
@@ -365,15 +391,7 @@ impl S3Service {
                 ));
             }
             let payload = PayloadCheck::new(&verified, body_headers)?;
-            return Ok((
-                Principal {
-                    user_id: key.user_id,
-                    access_key_id: key.access_key_id,
-                    system: key.system,
-                    account: key.account,
-                },
-                payload,
-            ));
+            return Ok((Principal::from(key), payload));
         }
         if let Some(auth) = V2Auth::from_request(params, &parts.headers)? {
             let key = engine
@@ -410,15 +428,7 @@ impl S3Service {
                 None => PayloadMode::Unsigned,
             };
             let payload = PayloadCheck::unsigned(mode, body_headers)?;
-            return Ok((
-                Principal {
-                    user_id: key.user_id,
-                    access_key_id: key.access_key_id,
-                    system: key.system,
-                    account: key.account,
-                },
-                payload,
-            ));
+            return Ok((Principal::from(key), payload));
         }
         Err(s3_error!(AccessDenied))
     }

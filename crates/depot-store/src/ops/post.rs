@@ -253,7 +253,7 @@ async fn authenticate(
         if !key.user_enabled {
             return Err(s3_error!(AccessDenied));
         }
-        return Ok(principal_of(key));
+        return Ok(Principal::from(key));
     }
     let access_key_id = fields
         .get("awsaccesskeyid")
@@ -277,16 +277,7 @@ async fn authenticate(
     if !key.user_enabled {
         return Err(s3_error!(AccessDenied));
     }
-    Ok(principal_of(key))
-}
-
-fn principal_of(key: depot_engine::KeyRecord) -> Principal {
-    Principal {
-        user_id: key.user_id,
-        access_key_id: key.access_key_id,
-        system: key.system,
-        account: key.account,
-    }
+    Ok(Principal::from(key))
 }
 
 /// Checks the policy document against the form; returns its content-length-range, if any.
