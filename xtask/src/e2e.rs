@@ -1,6 +1,7 @@
 //! `cargo xtask e2e`: proves the S3 data plane works with the clients people actually use, by
 //! starting the built `depot-api` and running one suite per client (`e2e/<suite>`) against it,
-//! and that a 5 GiB object passes through it in bounded memory (`bigobject`).
+//! that the ostor admin API and its quotas and limits hold as boto3 sees them (`ostor`), and
+//! that a 5 GiB object passes through it in bounded memory (`bigobject`).
 //!
 //! The order of a run: build `depot-api`; start it on `127.0.0.1:0` with a fresh data
 //! directory and a generated root key pair, learning its ports from the JSON `listening` log
