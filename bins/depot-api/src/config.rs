@@ -34,6 +34,8 @@ const DEFAULT_CONTROL_ADDR: SocketAddr =
 const DEFAULT_S3_REGION: &str = "us-east-1";
 const DEFAULT_LOG: &str = "info";
 const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+const DEFAULT_REPLICATION_WORKERS: usize = 4;
+const DEFAULT_REPLICATION_MAX_RETRY_SECS: u64 = 60;
 
 /// Command line of `depot-api`.
 #[derive(Parser)]
@@ -124,6 +126,16 @@ pub(crate) struct Layer {
     /// Seconds in-flight requests get to finish after SIGTERM or SIGINT [default: 30].
     #[arg(long, env = "DEPOT_SHUTDOWN_TIMEOUT_SECS", value_name = "SECS")]
     shutdown_timeout_secs: Option<u64>,
+
+    /// Bucket replication copies in flight at once on this node; 0 stops replicating here
+    /// (the queue waits for a node that does) [default: 4].
+    #[arg(long, env = "DEPOT_REPLICATION_WORKERS", value_name = "N")]
+    replication_workers: Option<usize>,
+
+    /// The longest wait, in seconds, between retries of a replication that failed
+    /// [default: 60].
+    #[arg(long, env = "DEPOT_REPLICATION_MAX_RETRY_SECS", value_name = "SECS")]
+    replication_max_retry_secs: Option<u64>,
 }
 
 /// How log lines are written to standard error.
@@ -233,6 +245,8 @@ pub(crate) struct Config {
     pub(crate) log: String,
     pub(crate) log_format: LogFormat,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) replication_workers: usize,
+    pub(crate) replication_max_retry: Duration,
 }
 
 impl Cli {
@@ -305,6 +319,8 @@ impl Layer {
             log: env_var(env, "DEPOT_LOG")?,
             log_format: env_var(env, "DEPOT_LOG_FORMAT")?,
             shutdown_timeout_secs: env_var(env, "DEPOT_SHUTDOWN_TIMEOUT_SECS")?,
+            replication_workers: env_var(env, "DEPOT_REPLICATION_WORKERS")?,
+            replication_max_retry_secs: env_var(env, "DEPOT_REPLICATION_MAX_RETRY_SECS")?,
         })
     }
 
@@ -323,6 +339,10 @@ impl Layer {
             log: self.log.or(lower.log),
             log_format: self.log_format.or(lower.log_format),
             shutdown_timeout_secs: self.shutdown_timeout_secs.or(lower.shutdown_timeout_secs),
+            replication_workers: self.replication_workers.or(lower.replication_workers),
+            replication_max_retry_secs: self
+                .replication_max_retry_secs
+                .or(lower.replication_max_retry_secs),
         }
     }
 
@@ -399,6 +419,13 @@ impl Layer {
             shutdown_timeout: Duration::from_secs(
                 self.shutdown_timeout_secs
                     .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
+            ),
+            replication_workers: self
+                .replication_workers
+                .unwrap_or(DEFAULT_REPLICATION_WORKERS),
+            replication_max_retry: Duration::from_secs(
+                self.replication_max_retry_secs
+                    .unwrap_or(DEFAULT_REPLICATION_MAX_RETRY_SECS),
             ),
         })
     }
@@ -578,6 +605,8 @@ mod tests {
             ("DEPOT_LOG", "debug"),
             ("DEPOT_LOG_FORMAT", "JSON"),
             ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "5"),
+            ("DEPOT_REPLICATION_WORKERS", "0"),
+            ("DEPOT_REPLICATION_MAX_RETRY_SECS", "2"),
         ];
         let config = load(&[], &env).expect("env");
         assert_eq!(
@@ -601,6 +630,8 @@ mod tests {
                 log: "debug".to_owned(),
                 log_format: LogFormat::Json,
                 shutdown_timeout: Duration::from_secs(5),
+                replication_workers: 0,
+                replication_max_retry: Duration::from_secs(2),
             }
         );
     }
@@ -621,6 +652,8 @@ mod tests {
             log = "debug"
             log_format = "json"
             shutdown_timeout_secs = 5
+            replication_workers = 0
+            replication_max_retry_secs = 2
             "#,
         );
         let path = file.path().to_str().expect("utf-8 temp path");
@@ -641,6 +674,8 @@ mod tests {
             ("DEPOT_LOG", "debug"),
             ("DEPOT_LOG_FORMAT", "json"),
             ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "5"),
+            ("DEPOT_REPLICATION_WORKERS", "0"),
+            ("DEPOT_REPLICATION_MAX_RETRY_SECS", "2"),
         ];
         assert_eq!(from_file, load(&[], &env).expect("env"));
     }
@@ -660,6 +695,8 @@ mod tests {
             "--log=debug",
             "--log-format=json",
             "--shutdown-timeout-secs=5",
+            "--replication-workers=0",
+            "--replication-max-retry-secs=2",
         ];
         let env = [
             ("DEPOT_DATA_DIR", "/elsewhere"),
@@ -677,6 +714,8 @@ mod tests {
             ("DEPOT_LOG", "trace"),
             ("DEPOT_LOG_FORMAT", "text"),
             ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "99"),
+            ("DEPOT_REPLICATION_WORKERS", "8"),
+            ("DEPOT_REPLICATION_MAX_RETRY_SECS", "600"),
         ];
         let flags = load(&args, &env).expect("flags over env");
         let expected = load(
@@ -697,6 +736,8 @@ mod tests {
                 ("DEPOT_LOG", "debug"),
                 ("DEPOT_LOG_FORMAT", "json"),
                 ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "5"),
+                ("DEPOT_REPLICATION_WORKERS", "0"),
+                ("DEPOT_REPLICATION_MAX_RETRY_SECS", "2"),
             ],
         )
         .expect("env");
@@ -710,7 +751,9 @@ mod tests {
         let sample = |var: &str| match var {
             "DEPOT_S3_ADDR" | "DEPOT_CONTROL_ADDR" => "127.0.0.1:1",
             "DEPOT_LOG_FORMAT" => "json",
-            "DEPOT_SHUTDOWN_TIMEOUT_SECS" => "1",
+            "DEPOT_SHUTDOWN_TIMEOUT_SECS"
+            | "DEPOT_REPLICATION_WORKERS"
+            | "DEPOT_REPLICATION_MAX_RETRY_SECS" => "1",
             "DEPOT_MASTER_KEY" => {
                 "0000000000000000000000000000000000000000000000000000000000000000"
             }
@@ -734,7 +777,7 @@ mod tests {
             );
             seen += 1;
         }
-        assert_eq!(seen, 12);
+        assert_eq!(seen, 14);
     }
 
     #[test]

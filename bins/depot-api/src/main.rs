@@ -104,6 +104,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         async move { Ok::<_, Infallible>(control.route(&request).await) }
     });
     let sweeper = tokio::spawn(sweep_periodically(engine.clone()));
+    let (stop_replicating, replicating_stopped) = tokio::sync::oneshot::channel::<()>();
+    let replicator = start_replicator(&config, &engine, replicating_stopped)?;
     let graceful = GracefulShutdown::new();
     let signal = tokio::select! {
         () = async {
@@ -126,7 +128,37 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Err(_) => warn!("in-flight requests did not finish in time; closing them"),
     }
     sweeper.abort();
+    // Copies in flight are handed back to the queue; the next start sends them again.
+    let _ = stop_replicating.send(());
+    if let Some(replicator) = replicator {
+        let _ = replicator.await;
+    }
     Ok(())
+}
+
+/// Starts this node's replication worker, unless configured off; it stops when `stop` fires.
+fn start_replicator(
+    config: &Config,
+    engine: &Engine,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if config.replication_workers == 0 {
+        info!("bucket replication is off on this node");
+        return Ok(None);
+    }
+    let replicator = depot_ostor::Replicator::new(
+        engine.clone(),
+        depot_ostor::ReplicatorConfig {
+            concurrency: config.replication_workers,
+            max_retry: config.replication_max_retry,
+            region: config.s3_region.clone(),
+            ..depot_ostor::ReplicatorConfig::default()
+        },
+    )
+    .context("starting the replication worker")?;
+    Ok(Some(tokio::spawn(replicator.run(async {
+        let _ = stop.await;
+    }))))
 }
 
 /// Installs the Prometheus recorder that `/metrics` renders. Latency buckets span a cached

@@ -58,6 +58,7 @@ mod money;
 mod object_key;
 mod provider;
 mod random;
+mod replication;
 mod storage_size;
 mod usage;
 
@@ -93,5 +94,9 @@ pub use object_key::{ObjectKey, ObjectKeyError};
 #[cfg(any(test, feature = "mock"))]
 pub use provider::MockStorageProvider;
 pub use provider::{BucketFilter, KeyOwner, ProviderError, Resource, StorageProvider};
+pub use replication::{
+    RemoteEndpoint, ReplicationConfiguration, ReplicationRule, ReplicationSettings,
+    ReplicationStatus,
+};
 pub use storage_size::{StorageSize, StorageSizeError};
 pub use usage::{BucketRef, Period, PeriodError, UsageCounters, UsageKey, UsageRecord};

@@ -39,6 +39,8 @@ pub(crate) struct Inner {
     pub(crate) cache: Option<MetadataCache>,
     /// Limits read for enforcement (see `ops::admin`).
     pub(crate) limits: crate::ops::LimitsCache,
+    /// Wakes the replication worker when a write queued a key (see `ops::replication`).
+    pub(crate) replication_wakeup: tokio::sync::Notify,
     /// On SQLite, the queue write transactions take turns through (see `db::write_txn`).
     write_gate: Option<tokio::sync::Mutex<()>>,
     /// Held open for the engine's lifetime: the lock that makes it the SQLite database's
@@ -114,6 +116,7 @@ impl Engine {
                 orphan_grace: config.orphan_grace,
                 abandoned_upload_age: config.abandoned_upload_age,
                 limits: Default::default(),
+                replication_wakeup: tokio::sync::Notify::new(),
                 write_gate: cache.is_some().then(|| tokio::sync::Mutex::new(())),
                 cache,
                 _exclusive: exclusive,

@@ -43,6 +43,9 @@ pub enum EngineError {
     /// The user (or the account) holds no key pair with this access key id.
     #[error("the access key does not exist")]
     NoSuchAccessKey,
+    /// The bucket has no replication configuration.
+    #[error("the bucket has no replication configuration")]
+    NoSuchReplicationConfiguration,
     /// The write would take a bucket or a user past its storage quota; the text names the
     /// quota.
     #[error("{0}")]

@@ -83,7 +83,7 @@ pub use reader::{ObjectReader, READ_BLOCK};
 pub use stage::{StagedBlob, WRITE_BATCH};
 pub use types::{
     AccountRecord, BucketIdentity, BucketInfo, BucketOwner, KeyPairInfo, KeyRecord, ListPage,
-    ListQuery, ListedObject, ObjectAttributes, ObjectInfo, PartInfo, PartsPage, RootUser,
-    SizeHistory, StorageTotals, SweepReport, UploadInfo, UploadsPage, UploadsQuery, UserRecord,
-    WriteCondition,
+    ListQuery, ListedObject, ObjectAttributes, ObjectInfo, PartInfo, PartsPage,
+    ReplicationOperation, ReplicationOutcome, ReplicationTask, RootUser, SizeHistory,
+    StorageTotals, SweepReport, UploadInfo, UploadsPage, UploadsQuery, UserRecord, WriteCondition,
 };

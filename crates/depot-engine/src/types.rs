@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use depot_domain::{AccessKeyPair, BucketName, ObjectKey, S3User, UserId};
+use depot_domain::{AccessKeyPair, BucketName, ObjectKey, ReplicationStatus, S3User, UserId};
 
 /// A bucket with its running counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub struct BucketInfo {
     pub account: Option<String>,
     /// The peak and time integral of [`BucketInfo::bytes_used`].
     pub history: SizeHistory,
+    /// Whether the bucket has replication settings.
+    pub replicated: bool,
 }
 
 /// A bucket's storage over time, kept at hour granularity as ostor reports it.
@@ -177,6 +179,8 @@ pub struct ObjectInfo {
     pub part_count: Option<u32>,
     /// Its version; `None` in an unversioned bucket (S3's `null` version).
     pub version_id: Option<String>,
+    /// Where its replication stands, if a replication rule covered it when it was written.
+    pub replication_status: Option<ReplicationStatus>,
 }
 
 /// When a write may replace what is stored under a key.
@@ -411,4 +415,56 @@ impl fmt::Debug for KeyRecord {
             .field("account", &self.account)
             .finish()
     }
+}
+
+/// What the destination of a replication must do with a queued key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicationOperation {
+    /// Store the source's current object under the key.
+    Put,
+    /// Delete the key.
+    Delete,
+}
+
+/// One queued replication, leased to the caller of [`crate::Engine::claim_replications`]
+/// until it reports back with [`crate::Engine::finish_replication`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationTask {
+    pub(crate) id: i64,
+    pub(crate) bucket_id: i64,
+    pub(crate) generation: i64,
+    /// The source bucket.
+    pub bucket: BucketName,
+    /// The key to copy or delete.
+    pub key: ObjectKey,
+    /// What to do at the destination.
+    pub operation: ReplicationOperation,
+    /// How many attempts failed before this one.
+    pub attempts: u32,
+}
+
+/// How a replication attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicationOutcome {
+    /// Done: the destination holds the object (identified by `copied`, for a put) or no
+    /// longer holds the key (a delete).
+    Completed {
+        /// The ETag and modification time of the object copied.
+        copied: Option<(String, DateTime<Utc>)>,
+    },
+    /// Nothing to do any more: the object is gone, or no enabled rule covers the key now.
+    Dropped,
+    /// Failed; try again at `retry_at`. `refused` when the destination answered with a
+    /// client error (credentials, a missing bucket): the object is then marked `FAILED`
+    /// rather than left `PENDING`.
+    Retry {
+        /// When to try again.
+        retry_at: DateTime<Utc>,
+        /// What went wrong, kept with the entry.
+        error: String,
+        /// The destination refused the request.
+        refused: bool,
+        /// The ETag and modification time of the object the attempt tried to copy.
+        object: Option<(String, DateTime<Utc>)>,
+    },
 }

@@ -39,6 +39,7 @@ mod m20261122_000006_create_multipart_uploads;
 mod m20261122_000007_create_multipart_parts;
 mod m20261123_000001_alter_multipart_uploads;
 mod m20261124_000001_create_admin_tables;
+mod m20261125_000001_create_replication;
 
 /// Every migration of Depot's metadata database, oldest first.
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_multipart_parts::Migration),
             Box::new(m20261123_000001_alter_multipart_uploads::Migration),
             Box::new(m20261124_000001_create_admin_tables::Migration),
+            Box::new(m20261125_000001_create_replication::Migration),
         ]
     }
 }
@@ -93,6 +95,8 @@ mod tests {
             "accounts",
             "quotas",
             "limits",
+            "bucket_replication",
+            "replication_queue",
         ] {
             db.execute_unprepared(&format!("SELECT COUNT(*) FROM {table}"))
                 .await
@@ -106,7 +110,7 @@ mod tests {
         let db = Database::connect("sqlite::memory:")
             .await
             .expect("in-memory SQLite");
-        let before_admin_tables = Migrator::migrations().len() as u32 - 1;
+        let before_admin_tables = Migrator::migrations().len() as u32 - 2;
         Migrator::up(&db, Some(before_admin_tables))
             .await
             .expect("up to the admin tables");

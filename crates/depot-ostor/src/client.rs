@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 
 use crate::replication::{
     GEO_ACCESS_KEY_HEADER, GEO_ACCESS_SECRET_HEADER, GEO_ENDPOINT_HEADER, ReplicationConfiguration,
+    ReplicationXml,
 };
 pub use crate::replication::{RemoteEndpoint, ReplicationSettings};
 use crate::wire::{
@@ -570,7 +571,7 @@ impl OstorClient {
 }
 
 /// Splits `endpoint` into `scheme://authority` and the `Host` header value.
-fn parse_endpoint(endpoint: &str) -> Result<(String, HeaderValue), ClientError> {
+pub(crate) fn parse_endpoint(endpoint: &str) -> Result<(String, HeaderValue), ClientError> {
     let invalid = |why: &str| ClientError::InvalidEndpoint(format!("`{endpoint}`: {why}"));
     let url = reqwest::Url::parse(endpoint).map_err(|e| invalid(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {

@@ -13,9 +13,11 @@
 pub mod client;
 pub mod provider;
 pub mod replication;
+pub mod replicator;
 pub mod server;
 pub mod wire;
 
 pub use client::{ClientError, OstorClient};
 pub use provider::OstorProvider;
+pub use replicator::{Replicator, ReplicatorConfig};
 pub use server::OstorServer;

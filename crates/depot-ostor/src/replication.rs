@@ -27,6 +27,9 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
+pub use depot_domain::{
+    RemoteEndpoint, ReplicationConfiguration, ReplicationRule, ReplicationSettings,
+};
 use quick_xml::Reader;
 use quick_xml::escape::{escape, resolve_predefined_entity};
 use quick_xml::events::Event;
@@ -52,39 +55,6 @@ pub const GEO_ACCESS_SECRET_HEADER: &str = "x-amz-geo-access-secret";
 /// Elements nest no deeper than this in a valid document (`And/Prefix` is at depth 5); a
 /// deeper one is refused before it costs anything.
 const MAX_DEPTH: usize = 16;
-
-/// A bucket's replication configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicationConfiguration {
-    /// The `Role` ARN (`arn:aws:iam::<user id>:role/s3-replication-role`), kept verbatim.
-    pub role: String,
-    /// The rules, in document order; at least one, at most [`MAX_RULES`].
-    pub rules: Vec<ReplicationRule>,
-}
-
-/// One `<Rule>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicationRule {
-    /// The rule's `ID`, if it has one.
-    pub id: Option<String>,
-    /// `Status`: `Enabled` (true) or `Disabled` (false).
-    pub enabled: bool,
-    /// `Priority`, if given; among matching rules the highest wins.
-    pub priority: Option<u32>,
-    /// `DeleteMarkerReplication/Status` is `Enabled`; `Disabled` when absent.
-    pub delete_marker_replication: bool,
-    /// The key prefix the rule covers; empty for every key.
-    pub prefix: String,
-    /// The destination bucket's bare name (the ARN's `arn:aws:s3:::` stripped).
-    pub destination_bucket: String,
-}
-
-impl ReplicationRule {
-    /// Whether the rule covers `key` (ignoring whether it is enabled).
-    pub fn matches(&self, key: &str) -> bool {
-        key.starts_with(self.prefix.as_str())
-    }
-}
 
 /// Why a body is not an acceptable replication configuration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,9 +94,18 @@ pub enum ReplicationXmlError {
     Unsupported(&'static str),
 }
 
-impl ReplicationConfiguration {
+/// The XML form of a [`ReplicationConfiguration`].
+pub trait ReplicationXml: Sized {
     /// Parses and checks a document. Bounding the body's size is the caller's job.
-    pub fn parse(body: &[u8]) -> Result<Self, ReplicationXmlError> {
+    fn parse(body: &[u8]) -> Result<Self, ReplicationXmlError>;
+
+    /// The document, with the XML declaration and the S3 namespace. An empty prefix is written
+    /// `<Prefix></Prefix>` inside `<Filter>`.
+    fn to_xml(&self) -> String;
+}
+
+impl ReplicationXml for ReplicationConfiguration {
+    fn parse(body: &[u8]) -> Result<Self, ReplicationXmlError> {
         let root = parse_tree(body)?;
         if root.name != "ReplicationConfiguration" {
             return Err(ReplicationXmlError::WrongRoot(root.name));
@@ -156,9 +135,7 @@ impl ReplicationConfiguration {
         Ok(Self { role, rules })
     }
 
-    /// The document, with the XML declaration and the S3 namespace. An empty prefix is written
-    /// `<Prefix></Prefix>` inside `<Filter>`.
-    pub fn to_xml(&self) -> String {
+    fn to_xml(&self) -> String {
         let mut out = String::with_capacity(256 + 256 * self.rules.len());
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         out.push_str("<ReplicationConfiguration xmlns=\"");
@@ -192,55 +169,6 @@ impl ReplicationConfiguration {
         out.push_str("</ReplicationConfiguration>");
         out
     }
-
-    /// The rule that governs `key`: among the enabled rules whose prefix matches, the one
-    /// with the highest priority; a rule without a priority ranks below any with one, and
-    /// between equals the first in the document wins.
-    pub fn rule_for(&self, key: &str) -> Option<&ReplicationRule> {
-        let mut best: Option<&ReplicationRule> = None;
-        for rule in self.rules.iter().filter(|r| r.enabled && r.matches(key)) {
-            // Strictly greater, so the earlier rule keeps an equal priority.
-            if best.is_none_or(|b| rule.priority > b.priority) {
-                best = Some(rule);
-            }
-        }
-        best
-    }
-}
-
-/// Where and as whom a bucket replicates: the `x-amz-geo-*` headers of `?replication`.
-///
-/// `Debug` hides the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RemoteEndpoint {
-    /// The remote region's S3 endpoint (`x-amz-geo-endpoint`).
-    pub endpoint: String,
-    /// The access key of the remote user (`x-amz-geo-access-key`).
-    pub access_key: String,
-    /// The secret of the remote user (`x-amz-geo-access-secret`).
-    pub secret: String,
-}
-
-impl fmt::Debug for RemoteEndpoint {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter
-            .debug_struct("RemoteEndpoint")
-            .field("endpoint", &self.endpoint)
-            .field("access_key", &self.access_key)
-            .field("secret", &"****")
-            .finish()
-    }
-}
-
-/// What `GET ?replication` answers and `PUT ?replication` sends: the document, and the
-/// remote region in headers when there is one (without it, the destination bucket is on the
-/// same cluster).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicationSettings {
-    /// The configuration document.
-    pub config: ReplicationConfiguration,
-    /// The remote region, if any.
-    pub remote: Option<RemoteEndpoint>,
 }
 
 fn status(enabled: bool) -> &'static str {
@@ -701,50 +629,5 @@ mod tests {
             ReplicationConfiguration::parse(body.as_bytes()),
             Err(ReplicationXmlError::Malformed(_))
         ));
-    }
-
-    #[test]
-    fn rule_for_picks_the_highest_priority_enabled_match() {
-        let mut disabled = rule("logs/", Some(100), "never");
-        disabled.enabled = false;
-        let config = ReplicationConfiguration {
-            role: String::new(),
-            rules: vec![
-                rule("", None, "catch-all"),
-                rule("logs/", Some(1), "logs-low"),
-                rule("logs/", Some(5), "logs-high"),
-                rule("logs/", Some(5), "logs-high-later"),
-                disabled,
-                rule("img/", None, "images"),
-            ],
-        };
-        let pick = |key: &str| config.rule_for(key).map(|r| r.destination_bucket.as_str());
-        assert_eq!(pick("logs/today"), Some("logs-high"));
-        assert_eq!(pick("img/cat.png"), Some("catch-all"));
-        assert_eq!(pick("other"), Some("catch-all"));
-
-        let config = ReplicationConfiguration {
-            role: String::new(),
-            rules: vec![rule("a/", None, "first"), rule("a/", None, "second")],
-        };
-        assert_eq!(
-            config
-                .rule_for("a/x")
-                .map(|r| r.destination_bucket.as_str()),
-            Some("first")
-        );
-        assert_eq!(config.rule_for("b"), None);
-    }
-
-    #[test]
-    fn remote_endpoint_debug_hides_the_secret() {
-        let remote = RemoteEndpoint {
-            endpoint: "https://s3.remote.example".into(),
-            access_key: "AKIDEXAMPLE".into(),
-            secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-        };
-        let shown = format!("{remote:?}");
-        assert!(!shown.contains("wJalr"));
-        assert!(shown.contains("AKIDEXAMPLE"));
     }
 }

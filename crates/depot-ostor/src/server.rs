@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Utc;
 use depot_domain::{
-    AccountName, BucketName, Email, LimitScope, Limits, Quota, QuotaScope, RateLimit, S3User,
-    UserId, UserState,
+    AccountName, BucketName, Email, LimitScope, Limits, Quota, QuotaScope, RateLimit,
+    RemoteEndpoint, ReplicationConfiguration, ReplicationSettings, S3User, UserId, UserState,
 };
 use depot_engine::{BucketInfo, Engine, KeyPairInfo, UserRecord};
 use depot_store::router::Params;
@@ -17,6 +17,9 @@ use depot_store::{AdminApi, AdminRequest, S3Error, S3ErrorCode, S3Result};
 use http::{HeaderValue, Method, Response, StatusCode};
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use crate::replication::{
+    GEO_ACCESS_KEY_HEADER, GEO_ACCESS_SECRET_HEADER, GEO_ENDPOINT_HEADER, ReplicationXml,
+};
 use crate::wire;
 
 /// `OwnerId` of a user nobody owns.
@@ -38,17 +41,14 @@ impl OstorServer {
 #[async_trait]
 impl AdminApi for OstorServer {
     async fn handle(&self, request: AdminRequest) -> S3Result<Response<Bytes>> {
+        if request.resource == "replication" {
+            return replication(&self.engine, &request).await;
+        }
         // `system` is never set for an account's key (see `KeyRecord::system`).
         if !request.principal.system {
             return Err(S3Error::with_message(
                 S3ErrorCode::AccessDenied,
                 "Only system users may use the admin API.",
-            ));
-        }
-        if request.resource == "replication" {
-            return Err(S3Error::with_message(
-                S3ErrorCode::NotImplemented,
-                "Bucket replication is not implemented yet.",
             ));
         }
         let params = &request.params;
@@ -78,6 +78,125 @@ impl AdminApi for OstorServer {
             )),
         }
     }
+}
+
+// ---- Replication ----
+
+/// `?replication` of a bucket: for its owner (an account's key only for the account's
+/// buckets) and for system users.
+async fn replication(engine: &Engine, request: &AdminRequest) -> S3Result<Response<Bytes>> {
+    let bucket = request
+        .bucket
+        .as_ref()
+        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidBucketName))?;
+    let identity = engine.bucket_identity(bucket).await?;
+    if !request.principal.system && !request.principal.may_use(&identity) {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    match request.method {
+        Method::GET => {
+            let settings = engine.replication(bucket).await?;
+            let mut response = Response::new(Bytes::from(settings.config.to_xml()));
+            let headers = response.headers_mut();
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/xml"),
+            );
+            if let Some(remote) = &settings.remote {
+                for (name, value) in [
+                    (GEO_ENDPOINT_HEADER, &remote.endpoint),
+                    (GEO_ACCESS_KEY_HEADER, &remote.access_key),
+                    (GEO_ACCESS_SECRET_HEADER, &remote.secret),
+                ] {
+                    let mut value = HeaderValue::from_str(value).map_err(|_| {
+                        S3Error::with_message(S3ErrorCode::InternalError, "unsendable setting")
+                    })?;
+                    value.set_sensitive(name == GEO_ACCESS_SECRET_HEADER);
+                    headers.insert(name, value);
+                }
+            }
+            Ok(response)
+        }
+        Method::PUT => {
+            check_content_md5(&request.headers, &request.body)?;
+            let config = ReplicationConfiguration::parse(&request.body).map_err(|error| {
+                S3Error::with_message(S3ErrorCode::MalformedXML, error.to_string())
+            })?;
+            for rule in &config.rules {
+                bucket_name(&rule.destination_bucket)?;
+            }
+            let remote = remote_endpoint(&request.headers)?;
+            engine
+                .set_replication(
+                    bucket,
+                    &ReplicationSettings {
+                        config,
+                        remote: Some(remote),
+                    },
+                )
+                .await?;
+            empty(StatusCode::OK)
+        }
+        // The reference answers 200 (AWS 204); its status is kept.
+        Method::DELETE => {
+            engine.delete_replication(bucket).await?;
+            empty(StatusCode::OK)
+        }
+        _ => Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
+    }
+}
+
+/// The destination region of a `PUT ?replication`: all three `x-amz-geo-*` headers are
+/// required (the destination is always reached over S3, even on this cluster).
+fn remote_endpoint(headers: &http::HeaderMap) -> S3Result<RemoteEndpoint> {
+    let text = |name: &str| -> S3Result<String> {
+        let value = headers
+            .get(name)
+            .ok_or_else(|| {
+                S3Error::with_message(
+                    S3ErrorCode::InvalidRequest,
+                    format!("The {name} header is required."),
+                )
+            })?
+            .to_str()
+            .map_err(|_| invalid(format!("The {name} header is not text.")))?
+            .trim();
+        if value.is_empty() {
+            return Err(invalid(format!("The {name} header is empty.")));
+        }
+        Ok(value.to_owned())
+    };
+    let endpoint = text(GEO_ENDPOINT_HEADER)?;
+    crate::client::parse_endpoint(&endpoint)
+        .map_err(|error| invalid(format!("{GEO_ENDPOINT_HEADER}: {error}")))?;
+    Ok(RemoteEndpoint {
+        endpoint,
+        access_key: text(GEO_ACCESS_KEY_HEADER)?,
+        secret: text(GEO_ACCESS_SECRET_HEADER)?,
+    })
+}
+
+/// Checks `Content-MD5`, when given, against the body.
+fn check_content_md5(headers: &http::HeaderMap, body: &[u8]) -> S3Result<()> {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    let Some(value) = headers.get("content-md5") else {
+        return Ok(());
+    };
+    let expected = value
+        .to_str()
+        .ok()
+        .and_then(|text| {
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .ok()
+        })
+        .filter(|digest| digest.len() == 16)
+        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidDigest))?;
+    if md5::Md5::digest(body).as_slice() != expected.as_slice() {
+        return Err(S3Error::new(S3ErrorCode::BadDigest));
+    }
+    Ok(())
 }
 
 // ---- Parameters ----

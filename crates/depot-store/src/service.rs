@@ -569,6 +569,7 @@ impl From<depot_engine::EngineError> for S3Error {
             E::UserAlreadyExists => s3_error!(UserAlreadyExists),
             E::UserHasBuckets => s3_error!(UserHasBuckets),
             E::NoSuchAccount => s3_error!(NoSuchAccount),
+            E::NoSuchReplicationConfiguration => s3_error!(ReplicationConfigurationNotFoundError),
             E::AccountAlreadyExists => s3_error!(AccountAlreadyExists),
             E::AccountHasBuckets => s3_error!(AccountHasBuckets),
             E::NoSuchAccessKey => s3_error!(NoSuchAccessKey),

@@ -21,6 +21,7 @@ pub struct Model {
     pub size_hmax: i64,
     pub size_integral: i64,
     pub size_last_hour: i64,
+    pub replicated: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@
 
 pub(crate) mod access_keys;
 pub(crate) mod accounts;
+pub(crate) mod bucket_replication;
 pub(crate) mod buckets;
 pub(crate) mod limits;
 pub(crate) mod multipart_parts;
@@ -16,4 +17,5 @@ pub(crate) mod multipart_uploads;
 pub(crate) mod object_segments;
 pub(crate) mod objects;
 pub(crate) mod quotas;
+pub(crate) mod replication_queue;
 pub(crate) mod users;

@@ -27,6 +27,7 @@ pub struct Model {
     pub last_modified: DateTimeUtc,
     pub part_count: Option<i32>,
     pub version_id: String,
+    pub replication_status: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

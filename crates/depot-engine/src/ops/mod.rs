@@ -12,6 +12,7 @@ mod buckets;
 mod list;
 mod multipart;
 mod objects;
+pub(crate) mod replication;
 mod sweep;
 
 pub(crate) use admin::LimitsCache;

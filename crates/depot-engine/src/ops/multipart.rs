@@ -248,6 +248,9 @@ impl Engine {
         match completed {
             Ok((bucket_id, info, unreferenced)) => {
                 self.forget_object(bucket_id, key);
+                if info.replication_status.is_some() {
+                    self.wake_replication();
+                }
                 self.remove_blobs(unreferenced).await;
                 Ok(info)
             }
@@ -559,6 +562,7 @@ async fn complete_in(
         attrs: &attrs,
         part_count: Some(listed.len() as u32),
         last_modified: *last_modified,
+        replication_status: None,
     };
     let (info, mut unreferenced) =
         write_object_in(txn, &bucket_info, key, &object, &segments, condition).await?;

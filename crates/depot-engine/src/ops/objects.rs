@@ -70,6 +70,7 @@ impl Engine {
             attrs: &attrs,
             part_count: None,
             last_modified: now(),
+            replication_status: None,
         };
         let segments = [Segment { blob, size }];
         let written = write_txn!(self, |txn| async {
@@ -82,6 +83,9 @@ impl Engine {
         match written {
             Ok((bucket_id, (info, replaced))) => {
                 self.forget_object(bucket_id, key);
+                if info.replication_status.is_some() {
+                    self.wake_replication();
+                }
                 self.remove_blobs(replaced).await;
                 Ok(info)
             }
@@ -172,6 +176,7 @@ impl Engine {
                 return Ok(None);
             };
             let blobs = objects::delete(&txn, existing.id).await?;
+            let queued = crate::ops::replication::queue_delete(&txn, &bucket_info, key).await?;
             buckets::add_usage(
                 &txn,
                 bucket_info.id,
@@ -179,12 +184,15 @@ impl Engine {
                 -crate::repo::to_i64(existing.info.size)?,
             )
             .await?;
-            Ok(Some((bucket_info.id, blobs)))
+            Ok(Some((bucket_info.id, blobs, queued)))
         }
         .await)?;
         match removed {
-            Some((bucket_id, blobs)) => {
+            Some((bucket_id, blobs, queued)) => {
                 self.forget_object(bucket_id, key);
+                if queued {
+                    self.wake_replication();
+                }
                 self.remove_blobs(blobs).await;
                 Ok(true)
             }
@@ -298,6 +306,11 @@ pub(crate) async fn write_object_in(
         }
         None => (Vec::new(), 1, new_size),
     };
+    let replication_status = crate::ops::replication::queue_put(txn, bucket, key).await?;
+    let object = NewObject {
+        replication_status,
+        ..object.clone()
+    };
     objects::insert(txn, bucket.id, key, object.clone(), segments).await?;
     // Last, so the bucket row's update lock is held for as short a time as possible.
     buckets::add_usage(txn, bucket.id, objects_delta, bytes_delta).await?;
@@ -313,6 +326,7 @@ pub(crate) async fn write_object_in(
         attrs: object.attrs.clone(),
         part_count: object.part_count,
         version_id: None,
+        replication_status,
     };
     Ok((info, replaced))
 }

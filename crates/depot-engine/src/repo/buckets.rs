@@ -28,6 +28,7 @@ fn from_model(model: buckets::Model) -> Result<BucketInfo, EngineError> {
             integral_byte_hours: to_u64(model.size_integral, "bucket size integral")?,
             last_hour: to_u64(model.size_last_hour, "bucket size timestamp")?,
         },
+        replicated: model.replicated,
     })
 }
 
@@ -90,6 +91,7 @@ pub(crate) async fn insert(
         size_hmax: Set(0),
         size_integral: Set(0),
         size_last_hour: Set(hour),
+        replicated: Set(false),
     };
     let id = buckets::Entity::insert(row)
         .exec(connection)
@@ -109,6 +111,7 @@ pub(crate) async fn insert(
             last_hour: to_u64(hour, "bucket size timestamp")?,
             ..SizeHistory::default()
         },
+        replicated: false,
     })
 }
 

@@ -7,6 +7,7 @@
 
 pub(crate) mod buckets;
 pub(crate) mod objects;
+pub(crate) mod replication;
 pub(crate) mod settings;
 pub(crate) mod uploads;
 pub(crate) mod users;

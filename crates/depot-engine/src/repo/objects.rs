@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use depot_domain::{BucketName, ObjectKey};
+use depot_domain::{BucketName, ObjectKey, ReplicationStatus};
 use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
@@ -48,6 +48,8 @@ pub(crate) struct NewObject<'a> {
     pub(crate) attrs: &'a ObjectAttributes,
     pub(crate) part_count: Option<u32>,
     pub(crate) last_modified: DateTime<Utc>,
+    /// Set by [`crate::ops::objects::write_object_in`] from the bucket's replication rules.
+    pub(crate) replication_status: Option<ReplicationStatus>,
 }
 
 /// The columns [`list_range`] selects, in order.
@@ -125,6 +127,14 @@ fn from_model(bucket: &BucketName, model: objects::Model) -> Result<StoredObject
             part_count,
             // S3 calls the version of an object in an unversioned bucket "null".
             version_id: Some(model.version_id).filter(|version| version != "null"),
+            replication_status: model
+                .replication_status
+                .as_deref()
+                .map(|text| {
+                    ReplicationStatus::parse(text)
+                        .ok_or_else(|| corrupt(format!("replication status {text:?}")))
+                })
+                .transpose()?,
         },
     })
 }
@@ -239,6 +249,7 @@ pub(crate) async fn insert(
         last_modified: Set(object.last_modified),
         part_count: Set(part_count),
         version_id: Set("null".to_owned()),
+        replication_status: Set(object.replication_status.map(|s| s.as_str().to_owned())),
     };
     let object_id = objects::Entity::insert(row)
         .exec(connection)

@@ -10,4 +10,5 @@ mod embedded;
 mod listing;
 mod multipart;
 mod objects;
+mod replication;
 mod sweep;

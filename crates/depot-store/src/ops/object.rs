@@ -228,6 +228,9 @@ fn object_headers(headers: &mut HeaderMap, info: &ObjectInfo) {
     if let Some(class) = attrs.storage_class.as_deref().filter(|c| *c != "STANDARD") {
         insert(headers, "x-amz-storage-class", class);
     }
+    if let Some(status) = info.replication_status {
+        insert(headers, "x-amz-replication-status", status.as_str());
+    }
     for (name, value) in &attrs.user_metadata {
         if let (Ok(name), Ok(value)) = (
             HeaderName::try_from(format!("x-amz-meta-{name}")),
