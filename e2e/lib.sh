@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers shared by the shell suites (awscli.sh, rclone.sh, s3cmd.sh): loud assertions that
+# Helpers shared by the shell suites (awscli.sh, admin.sh, rclone.sh, s3cmd.sh): loud assertions that
 # show the client's own output, unique bucket names, test files, and a closing count.
 #
 # Contract with `cargo xtask e2e` (xtask/src/e2e.rs), which sets these variables:

@@ -1,15 +1,17 @@
 //! `cargo xtask e2e`: proves the S3 data plane works with the clients people actually use, by
 //! starting the built `depot-api` and running one suite per client (`e2e/<suite>`) against it,
-//! that the ostor admin API and its quotas and limits hold as boto3 sees them (`ostor`), and
-//! that a 5 GiB object passes through it in bounded memory (`bigobject`).
+//! that the ostor admin API and its quotas and limits hold as boto3 sees them (`ostor`), that
+//! the operator CLI drives it (`admin`), and that a 5 GiB object passes through it in bounded
+//! memory (`bigobject`).
 //!
-//! The order of a run: build `depot-api`; start it on `127.0.0.1:0` with a fresh data
-//! directory and a generated root key pair, learning its ports from the JSON `listening` log
-//! line; wait for `/healthz`; make sure the clients are installed; run each suite as a
-//! subprocess with `S3_ENDPOINT`, the keys, a temp dir of its own (`E2E_TMP`) and the server's
-//! process id (`DEPOT_PID`, for suites that read its memory in `/proc`), under a time limit;
-//! stop the server with SIGTERM and require exit status 0. The last line is
-//! `N passed, M failed`, counting suites, which CI reads.
+//! The order of a run: build `depot-admin` and `depot-api`; start the server on `127.0.0.1:0`
+//! with a fresh data directory and a generated root key pair, learning its ports from the
+//! JSON `listening` log line; wait for `/healthz`; make sure the clients are installed; run
+//! each suite as a subprocess with `S3_ENDPOINT`, the keys, a temp dir of its own (`E2E_TMP`),
+//! the server's process id (`DEPOT_PID`, for suites that read its memory in `/proc`) and the
+//! built `depot-admin` (`DEPOT_ADMIN_BIN`), under a time limit; stop the server with SIGTERM
+//! and require exit status 0. The last line is `N passed, M failed`, counting suites, which
+//! CI reads.
 //!
 //! The hidden `--endpoint URL --access-key K --secret-key S` runs the suites against a server
 //! that is already running instead. That is how the suites themselves are checked against a
@@ -64,6 +66,13 @@ const SUITES: &[Suite] = &[
         file: "ostor_suite.py",
         interpreter: "python3",
         clients: &[Client::Python, Client::Boto3],
+    },
+    // The operator CLI against the same server: the binary is in DEPOT_ADMIN_BIN.
+    Suite {
+        name: "admin",
+        file: "admin.sh",
+        interpreter: "bash",
+        clients: &[Client::Python, Client::Curl],
     },
     Suite {
         name: "rclone",
@@ -167,6 +176,7 @@ fn run_in(
     work: &TempRoot,
 ) -> anyhow::Result<Report> {
     // Build first: a compile error should not wait for client installs.
+    let depot_admin = build_depot_admin(sh)?;
     let mut server = match &options.external {
         Some(target) => {
             eprintln!("==> e2e: testing the running server at {}", target.endpoint);
@@ -192,7 +202,7 @@ fn run_in(
     let mut results = Vec::new();
     for suite in suites {
         let tmp = work.path.join("suites").join(suite.name);
-        let result = run_suite(suite, &target, pid, &tmp)?;
+        let result = run_suite(suite, &target, pid, &tmp, &depot_admin)?;
         eprintln!(
             "==> e2e: {} {} in {:.1?}",
             suite.name,
@@ -272,6 +282,19 @@ fn build_depot_api(sh: &Shell) -> anyhow::Result<PathBuf> {
     .context("building depot-api")?;
     executable_from_cargo_messages(&messages, "depot-api")
         .context("cargo did not report a depot-api executable")
+}
+
+/// `cargo build -p depot-admin`: the operator CLI, which suites find in `DEPOT_ADMIN_BIN`.
+fn build_depot_admin(sh: &Shell) -> anyhow::Result<PathBuf> {
+    eprintln!("==> e2e: cargo build -p depot-admin");
+    let messages = cmd!(
+        sh,
+        "cargo build -p depot-admin --bin depot-admin --message-format=json-render-diagnostics"
+    )
+    .read()
+    .context("building depot-admin")?;
+    executable_from_cargo_messages(&messages, "depot-admin")
+        .context("cargo did not report a depot-admin executable")
 }
 
 fn executable_from_cargo_messages(messages: &str, target: &str) -> Option<PathBuf> {
@@ -712,11 +735,13 @@ const VIRTUAL_HOSTED_DOMAIN: &str = "s3.localhost";
 /// Runs one suite in its own process group, so a timeout stops the clients it started too.
 /// `pid` is the server's process id, given to the suite as `DEPOT_PID` when known (with
 /// `S3_VIRTUAL_DOMAIN`, the server's virtual-hosted domain, when the harness started it).
+/// `depot_admin` is the built operator CLI, given as `DEPOT_ADMIN_BIN`.
 fn run_suite(
     suite: &Suite,
     target: &Target,
     pid: Option<u32>,
     tmp: &Path,
+    depot_admin: &Path,
 ) -> anyhow::Result<SuiteResult> {
     std::fs::create_dir_all(tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let script = project_root().join("e2e").join(suite.file);
@@ -756,6 +781,7 @@ fn run_suite(
         .env("AWS_SHARED_CREDENTIALS_FILE", tmp.join("aws-credentials"))
         .env("E2E_TMP", tmp)
         .env("E2E_SUITE", suite.name)
+        .env("DEPOT_ADMIN_BIN", depot_admin)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONUNBUFFERED", "1")
         .stdin(Stdio::null())
@@ -847,7 +873,15 @@ mod tests {
         let names = |v: Vec<&Suite>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
         assert_eq!(
             names(select_suites(&[])?),
-            ["awscli", "boto3", "ostor", "rclone", "s3cmd", "bigobject"]
+            [
+                "awscli",
+                "boto3",
+                "ostor",
+                "admin",
+                "rclone",
+                "s3cmd",
+                "bigobject"
+            ]
         );
         let chosen = select_suites(&["s3cmd".into(), "boto3".into(), "s3cmd".into()])?;
         assert_eq!(names(chosen), ["s3cmd", "boto3"]);
@@ -855,7 +889,7 @@ mod tests {
         assert_eq!(
             error.as_deref(),
             Some(
-                "no e2e suite named \"mc\"; the suites are awscli, boto3, ostor, rclone, s3cmd, bigobject"
+                "no e2e suite named \"mc\"; the suites are awscli, boto3, ostor, admin, rclone, s3cmd, bigobject"
             )
         );
         Ok(())
