@@ -74,6 +74,13 @@ const SUITES: &[Suite] = &[
         interpreter: "bash",
         clients: &[Client::Python, Client::Curl],
     },
+    // Two servers: this suite starts a second depot-api (DEPOT_API_BIN) as the destination.
+    Suite {
+        name: "replication",
+        file: "replication_suite.py",
+        interpreter: "python3",
+        clients: &[Client::Python, Client::Boto3],
+    },
     Suite {
         name: "rclone",
         file: "rclone.sh",
@@ -177,17 +184,17 @@ fn run_in(
 ) -> anyhow::Result<Report> {
     // Build first: a compile error should not wait for client installs.
     let depot_admin = build_depot_admin(sh)?;
-    let mut server = match &options.external {
+    let (mut server, depot_api) = match &options.external {
         Some(target) => {
             eprintln!("==> e2e: testing the running server at {}", target.endpoint);
-            None
+            (None, None)
         }
         None => {
             let binary = match &options.depot_api {
                 Some(path) => path.clone(),
                 None => build_depot_api(sh)?,
             };
-            Some(Server::start(&binary, work)?)
+            (Some(Server::start(&binary, work)?), Some(binary))
         }
     };
     ensure_clients(sh, suites)?;
@@ -202,7 +209,14 @@ fn run_in(
     let mut results = Vec::new();
     for suite in suites {
         let tmp = work.path.join("suites").join(suite.name);
-        let result = run_suite(suite, &target, pid, &tmp, &depot_admin)?;
+        let result = run_suite(
+            suite,
+            &target,
+            pid,
+            &tmp,
+            &depot_admin,
+            depot_api.as_deref(),
+        )?;
         eprintln!(
             "==> e2e: {} {} in {:.1?}",
             suite.name,
@@ -342,6 +356,8 @@ impl Server {
             .env("DEPOT_S3_DOMAIN", VIRTUAL_HOSTED_DOMAIN)
             .env("DEPOT_LOG_FORMAT", "json")
             .env("DEPOT_SHUTDOWN_TIMEOUT_SECS", SERVER_SHUTDOWN_SECS)
+            // A replication destination coming back is retried within 2 s, not a minute.
+            .env("DEPOT_REPLICATION_MAX_RETRY_SECS", "2")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -735,13 +751,16 @@ const VIRTUAL_HOSTED_DOMAIN: &str = "s3.localhost";
 /// Runs one suite in its own process group, so a timeout stops the clients it started too.
 /// `pid` is the server's process id, given to the suite as `DEPOT_PID` when known (with
 /// `S3_VIRTUAL_DOMAIN`, the server's virtual-hosted domain, when the harness started it).
-/// `depot_admin` is the built operator CLI, given as `DEPOT_ADMIN_BIN`.
+/// `depot_admin` is the built operator CLI, given as `DEPOT_ADMIN_BIN`; `depot_api` the server's
+/// binary, when the harness started it, given as `DEPOT_API_BIN` (for suites that start more
+/// servers).
 fn run_suite(
     suite: &Suite,
     target: &Target,
     pid: Option<u32>,
     tmp: &Path,
     depot_admin: &Path,
+    depot_api: Option<&Path>,
 ) -> anyhow::Result<SuiteResult> {
     std::fs::create_dir_all(tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let script = project_root().join("e2e").join(suite.file);
@@ -797,6 +816,10 @@ fn run_suite(
             .env_remove("E2E_REFERENCE")
             .env("DEPOT_PID", pid.to_string())
             .env("S3_VIRTUAL_DOMAIN", VIRTUAL_HOSTED_DOMAIN);
+    }
+
+    if let Some(binary) = depot_api {
+        command.env("DEPOT_API_BIN", binary);
     }
 
     let started = Instant::now();
@@ -878,6 +901,7 @@ mod tests {
                 "boto3",
                 "ostor",
                 "admin",
+                "replication",
                 "rclone",
                 "s3cmd",
                 "bigobject"

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Bucket replication between two depot-api processes, seen from boto3.
+
+A is the server under test; this suite starts B itself (the same binary, its own data
+directory and port, replication off) and configures A's source bucket with `depot-admin
+replication set`, pointing at a bucket on B. Checks:
+
+- objects written on A under the rule's prefix are readable on B within seconds, with their
+  content type and metadata (a multipart object included); keys outside it are not copied;
+- HEAD on A shows x-amz-replication-status (PENDING, then COMPLETED);
+- a delete on A reaches B (DeleteMarkerReplication enabled);
+- B stopped for a while: writes and deletes on A wait (PENDING), and once B is back they all
+  arrive, nothing lost;
+- removing the configuration stops replication.
+
+Run by `cargo xtask e2e --suite replication` (S3_ENDPOINT, AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, E2E_TMP, DEPOT_API_BIN, DEPOT_ADMIN_BIN). The harness starts A with
+DEPOT_REPLICATION_MAX_RETRY_SECS=2, so a retry after B comes back is at most 2 s away.
+"""
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+import uuid
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ENDPOINT = os.environ["S3_ENDPOINT"]
+ROOT_KEY = os.environ["AWS_ACCESS_KEY_ID"]
+ROOT_SECRET = os.environ["AWS_SECRET_ACCESS_KEY"]
+REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+TMP = os.environ.get("E2E_TMP", "/tmp")
+DEPOT_API = os.environ.get("DEPOT_API_BIN")
+DEPOT_ADMIN = os.environ.get("DEPOT_ADMIN_BIN")
+
+# How long a copy may take to show up on B before the suite fails.
+PATIENCE = 30.0
+
+
+def s3_client(endpoint, key, secret):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name=REGION,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def eventually(what, check, patience=PATIENCE):
+    deadline = time.monotonic() + patience
+    while True:
+        if check():
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {patience:.0f} s waiting until {what}")
+        time.sleep(0.2)
+
+
+class RemoteServer:
+    """depot-api B: started, stopped and started again on the same port and data."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.key = "BREMOTE" + secrets.token_hex(6).upper()
+        self.secret = secrets.token_urlsafe(30)
+        self.data = os.path.join(TMP, "b-data")
+        self.log = open(os.path.join(TMP, "b.log"), "ab")
+        self.process = None
+
+    def start(self):
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("DEPOT_", "AWS_"))
+        }
+        env.update(
+            DEPOT_DATA_DIR=self.data,
+            DEPOT_S3_ADDR=f"127.0.0.1:{self.port}",
+            DEPOT_CONTROL_ADDR="127.0.0.1:0",
+            DEPOT_ROOT_ACCESS_KEY=self.key,
+            DEPOT_ROOT_SECRET_KEY=self.secret,
+            DEPOT_S3_REGION=REGION,
+            DEPOT_LOG_FORMAT="json",
+            DEPOT_REPLICATION_WORKERS="0",
+            DEPOT_SHUTDOWN_TIMEOUT_SECS="5",
+        )
+        self.process = subprocess.Popen(
+            [DEPOT_API], env=env, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL
+        )
+        client = self.client()
+
+        def answering():
+            if self.process.poll() is not None:
+                raise AssertionError(f"depot-api B exited ({self.process.returncode}); see b.log")
+            try:
+                client.list_buckets()
+                return True
+            except Exception:  # not listening yet
+                return False
+
+        eventually("depot-api B answers", answering, patience=60)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+        self.process = None
+
+    def client(self):
+        return s3_client(self.endpoint, self.key, self.secret)
+
+
+def admin(*args):
+    env = dict(os.environ)
+    env.update(DEPOT_ENDPOINT=ENDPOINT, DEPOT_ACCESS_KEY=ROOT_KEY, DEPOT_SECRET_KEY=ROOT_SECRET)
+    done = subprocess.run(
+        [DEPOT_ADMIN, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"depot-admin {' '.join(args)}: exit {done.returncode}: {done.stderr}")
+    return done.stdout
+
+
+def exists(client, bucket, key):
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+
+
+def status_of(client, bucket, key):
+    return client.head_object(Bucket=bucket, Key=key).get("ReplicationStatus")
+
+
+@unittest.skipUnless(DEPOT_API and DEPOT_ADMIN, "needs DEPOT_API_BIN and DEPOT_ADMIN_BIN")
+class Replication(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.remote = RemoteServer()
+        cls.remote.start()
+        cls.b = cls.remote.client()
+        cls.a = s3_client(ENDPOINT, ROOT_KEY, ROOT_SECRET)
+        tag = uuid.uuid4().hex[:8]
+        cls.source = f"repl-source-{tag}"
+        cls.target = f"repl-target-{tag}"
+        cls.a.create_bucket(Bucket=cls.source)
+        cls.b.create_bucket(Bucket=cls.target)
+        admin(
+            "replication", "set", cls.source,
+            "--destination", cls.target,
+            "--prefix", "docs/",
+            "--delete-markers",
+            "--role", "arn:aws:iam::0000000000000000:role/s3-replication-role",
+            "--remote-endpoint", cls.remote.endpoint,
+            "--remote-access-key", cls.remote.key,
+            "--remote-secret-key", cls.remote.secret,
+        )
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.remote.stop()
+
+    def test_1_writes_arrive_with_their_metadata(self):
+        started = time.monotonic()
+        self.a.put_object(
+            Bucket=self.source, Key="docs/one.txt", Body=b"replicated bytes",
+            ContentType="text/plain", Metadata={"colour": "blue"},
+        )
+        self.a.put_object(Bucket=self.source, Key="other/skip.txt", Body=b"not covered")
+        # A 12 MiB multipart object: its ETag is not an MD5, so it travels without Content-MD5.
+        big = os.urandom(12 * 1024 * 1024)
+        upload = self.a.create_multipart_upload(Bucket=self.source, Key="docs/big.bin")
+        parts = []
+        for number, offset in enumerate(range(0, len(big), 6 * 1024 * 1024), start=1):
+            part = self.a.upload_part(
+                Bucket=self.source, Key="docs/big.bin", UploadId=upload["UploadId"],
+                PartNumber=number, Body=big[offset:offset + 6 * 1024 * 1024],
+            )
+            parts.append({"PartNumber": number, "ETag": part["ETag"]})
+        self.a.complete_multipart_upload(
+            Bucket=self.source, Key="docs/big.bin", UploadId=upload["UploadId"],
+            MultipartUpload={"Parts": parts},
+        )
+        self.assertIn(status_of(self.a, self.source, "docs/one.txt"), ("PENDING", "COMPLETED"))
+        self.assertIsNone(status_of(self.a, self.source, "other/skip.txt"))
+
+        arrived = eventually("docs/one.txt and docs/big.bin are on B", lambda: exists(
+            self.b, self.target, "docs/one.txt") and exists(self.b, self.target, "docs/big.bin"))
+        copy = self.b.get_object(Bucket=self.target, Key="docs/one.txt")
+        self.assertEqual(copy["Body"].read(), b"replicated bytes")
+        self.assertEqual(copy["ContentType"], "text/plain")
+        self.assertEqual(copy["Metadata"], {"colour": "blue"})
+        self.assertEqual(self.b.get_object(Bucket=self.target, Key="docs/big.bin")["Body"].read(), big)
+        self.assertFalse(exists(self.b, self.target, "other/skip.txt"))
+        eventually("A shows COMPLETED", lambda: status_of(
+            self.a, self.source, "docs/one.txt") == "COMPLETED"
+            and status_of(self.a, self.source, "docs/big.bin") == "COMPLETED")
+        print(f"  written on A, readable on B after {arrived - started:.1f} s")
+
+    def test_2_deletes_arrive(self):
+        self.a.put_object(Bucket=self.source, Key="docs/doomed.txt", Body=b"short-lived")
+        eventually("docs/doomed.txt is on B", lambda: exists(self.b, self.target, "docs/doomed.txt"))
+        self.a.delete_object(Bucket=self.source, Key="docs/doomed.txt")
+        eventually("the delete reaches B", lambda: not exists(
+            self.b, self.target, "docs/doomed.txt"))
+
+    def test_3_a_stopped_destination_catches_up(self):
+        self.a.put_object(Bucket=self.source, Key="docs/before-stop.txt", Body=b"x")
+        eventually("docs/before-stop.txt is on B", lambda: exists(
+            self.b, self.target, "docs/before-stop.txt"))
+        self.remote.stop()
+        written = {f"docs/while-down-{n}.txt": os.urandom(1000 + n) for n in range(20)}
+        for key, body in written.items():
+            self.a.put_object(Bucket=self.source, Key=key, Body=body)
+        self.a.delete_object(Bucket=self.source, Key="docs/before-stop.txt")
+        time.sleep(3)  # several failed attempts, backing off
+        self.assertEqual(status_of(self.a, self.source, "docs/while-down-0.txt"), "PENDING")
+        self.remote.start()
+        started = time.monotonic()
+        eventually("everything written while B was down is on B", lambda: all(
+            exists(self.b, self.target, key) for key in written))
+        eventually("the delete made while B was down reaches B", lambda: not exists(
+            self.b, self.target, "docs/before-stop.txt"))
+        for key, body in written.items():
+            self.assertEqual(self.b.get_object(Bucket=self.target, Key=key)["Body"].read(), body)
+        eventually("A shows COMPLETED", lambda: all(
+            status_of(self.a, self.source, key) == "COMPLETED" for key in written))
+        print(f"  B back: {len(written)} writes and 1 delete caught up in "
+              f"{time.monotonic() - started:.1f} s")
+
+    def test_4_removing_the_configuration_stops_replication(self):
+        shown = json.loads(admin("--json", "replication", "show", self.source))
+        self.assertEqual(
+            [(r["destination_bucket"], r["prefix"]) for r in shown["rules"]],
+            [(self.target, "docs/")],
+        )
+        admin("replication", "delete", self.source)
+        self.a.put_object(Bucket=self.source, Key="docs/after.txt", Body=b"stays home")
+        self.assertIsNone(status_of(self.a, self.source, "docs/after.txt"))
+        time.sleep(2)
+        self.assertFalse(exists(self.b, self.target, "docs/after.txt"))
+
+
+if __name__ == "__main__":
+    result = unittest.main(verbosity=2, exit=False).result
+    ran = result.testsRun - len(result.skipped)
+    sys.exit(0 if result.wasSuccessful() and ran > 0 else 1)
