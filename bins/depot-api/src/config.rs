@@ -36,6 +36,8 @@ const DEFAULT_LOG: &str = "info";
 const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 const DEFAULT_REPLICATION_WORKERS: usize = 4;
 const DEFAULT_REPLICATION_MAX_RETRY_SECS: u64 = 60;
+/// A day: a longer wait would leave a recovered destination idle for no reason.
+const MAX_REPLICATION_RETRY_SECS: u64 = 86_400;
 
 /// Command line of `depot-api`.
 #[derive(Parser)]
@@ -405,6 +407,15 @@ impl Layer {
                 Some(MasterKey(key))
             }
         };
+        let replication_max_retry_secs = self
+            .replication_max_retry_secs
+            .unwrap_or(DEFAULT_REPLICATION_MAX_RETRY_SECS);
+        if !(1..=MAX_REPLICATION_RETRY_SECS).contains(&replication_max_retry_secs) {
+            bail!(
+                "replication_max_retry_secs must be between 1 and {MAX_REPLICATION_RETRY_SECS}, \
+                 not {replication_max_retry_secs}"
+            );
+        }
         Ok(Config {
             data_dir,
             s3_domains,
@@ -423,10 +434,7 @@ impl Layer {
             replication_workers: self
                 .replication_workers
                 .unwrap_or(DEFAULT_REPLICATION_WORKERS),
-            replication_max_retry: Duration::from_secs(
-                self.replication_max_retry_secs
-                    .unwrap_or(DEFAULT_REPLICATION_MAX_RETRY_SECS),
-            ),
+            replication_max_retry: Duration::from_secs(replication_max_retry_secs),
         })
     }
 }
@@ -778,6 +786,20 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, 14);
+    }
+
+    #[test]
+    fn replication_retry_wait_is_bounded() {
+        for bad in ["0", "86401"] {
+            let error =
+                load(&[], &[("DEPOT_REPLICATION_MAX_RETRY_SECS", bad)]).expect_err("out of range");
+            assert!(
+                error.to_string().contains("replication_max_retry_secs"),
+                "{error}"
+            );
+        }
+        let config = load(&[], &[("DEPOT_REPLICATION_MAX_RETRY_SECS", "86400")]).expect("a day");
+        assert_eq!(config.replication_max_retry, Duration::from_secs(86_400));
     }
 
     #[test]

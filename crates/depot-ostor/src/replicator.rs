@@ -51,6 +51,13 @@ pub struct ReplicatorConfig {
     pub region: String,
 }
 
+/// How much of an error answer is read, for the entry's last error.
+const ERROR_BODY_LIMIT: usize = 8 * 1024;
+
+/// How much shorter than the lease one attempt may run: an attempt never outlives its lease,
+/// so no second worker takes the entry while an older copy of the key is still travelling.
+const LEASE_MARGIN: Duration = Duration::from_secs(60);
+
 impl Default for ReplicatorConfig {
     fn default() -> Self {
         Self {
@@ -122,6 +129,8 @@ impl Replicator {
     /// A worker over `engine`.
     pub fn new(engine: Engine, config: ReplicatorConfig) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
+            // A redirect could turn a PUT into a bodiless GET that answers 2xx: never follow.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             // Between reads, not in total: a large object takes as long as it takes.
             .read_timeout(Duration::from_secs(60))
@@ -196,7 +205,19 @@ impl Replicator {
 
     /// One attempt at `task`, reported to the engine.
     pub async fn attempt(&self, task: &ReplicationTask) {
-        let outcome = self.replicate(task).await;
+        let lease = self.inner.config.lease;
+        let deadline = lease.saturating_sub(LEASE_MARGIN).max(lease / 2);
+        let outcome = match tokio::time::timeout(deadline, self.replicate(task)).await {
+            Ok(outcome) => outcome,
+            Err(_) => self.retry(
+                task,
+                &AttemptError::Request(format!(
+                    "the copy did not finish within {} s",
+                    deadline.as_secs()
+                )),
+                None,
+            ),
+        };
         match &outcome {
             ReplicationOutcome::Completed { .. } => tracing::debug!(
                 bucket = %task.bucket, key = %task.key, operation = ?task.operation,
@@ -266,10 +287,11 @@ impl Replicator {
         error: &AttemptError,
         object: Option<(String, chrono::DateTime<Utc>)>,
     ) -> ReplicationOutcome {
-        let wait = self.inner.config.backoff(task.attempts);
+        let wait = chrono::Duration::from_std(self.inner.config.backoff(task.attempts))
+            .unwrap_or(chrono::Duration::days(1));
+        let now = Utc::now();
         ReplicationOutcome::Retry {
-            retry_at: Utc::now()
-                + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
+            retry_at: now.checked_add_signed(wait).unwrap_or(now),
             error: error.to_string(),
             refused: error.refused(),
             object,
@@ -335,7 +357,7 @@ impl Replicator {
     ) -> Result<StatusCode, AttemptError> {
         let (base, host) = parse_endpoint(&remote.endpoint)
             .map_err(|error| AttemptError::Request(error.to_string()))?;
-        let uri = format!("{base}/{}/{}", uri_encode(bucket), key_path(key.as_str()));
+        let uri = format!("{base}/{}/{}", uri_encode(bucket), key_path(key.as_str())?);
         let mut request = http::Request::builder()
             .method(method)
             .uri(&uri)
@@ -356,26 +378,39 @@ impl Replicator {
         if status.is_success() {
             return Ok(status);
         }
-        let body = response.text().await.unwrap_or_default();
         Err(AttemptError::Status {
             status,
-            body: error_summary(&body),
+            body: error_summary(&error_body(response).await),
         })
     }
 }
 
-/// A key as a request path: `/` kept so the destination sees the same key, except where a
-/// segment is `.` or `..`, which HTTP stacks would resolve away; then every `/` is encoded
-/// too (S3 decodes `%2F` back).
-fn key_path(key: &str) -> String {
+/// A key as a request path, `/` kept so the destination sees the same key. A key with a `.`
+/// or `..` segment cannot be sent: URL parsing resolves such segments (even encoded), so the
+/// path sent would not be the one signed.
+fn key_path(key: &str) -> Result<String, AttemptError> {
     if key
         .split('/')
         .any(|segment| segment == "." || segment == "..")
     {
-        uri_encode(key).replace('.', "%2E")
-    } else {
-        uri_encode_path(key)
+        return Err(AttemptError::Request(format!(
+            "the key {key:?} has a '.' or '..' segment, which cannot travel in a URL path"
+        )));
     }
+    Ok(uri_encode_path(key))
+}
+
+/// The start of an error answer, at most [`ERROR_BODY_LIMIT`] bytes of it.
+async fn error_body(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_LIMIT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(ERROR_BODY_LIMIT);
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// The headers that carry an object's attributes, and its MD5 for the destination to check.
@@ -480,14 +515,13 @@ mod tests {
     }
 
     #[test]
-    fn keys_keep_their_slashes_unless_a_segment_would_be_resolved() {
-        assert_eq!(key_path("a/b c/d.txt"), "a/b%20c/d.txt");
-        assert_eq!(
-            key_path("../../etc/passwd"),
-            "%2E%2E%2F%2E%2E%2Fetc%2Fpasswd"
-        );
-        assert_eq!(key_path("a/./b"), "a%2F%2E%2Fb");
-        assert_eq!(key_path("a..b/c"), "a..b/c");
+    fn keys_keep_their_slashes_and_dot_segments_are_refused() {
+        assert_eq!(key_path("a/b c/d.txt").expect("sendable"), "a/b%20c/d.txt");
+        assert_eq!(key_path("a..b/c+%").expect("sendable"), "a..b/c%2B%25");
+        for key in ["../../etc/passwd", "a/./b", ".", "a/.."] {
+            let error = key_path(key).expect_err("refused");
+            assert!(error.refused(), "{key}");
+        }
     }
 
     #[test]

@@ -41,15 +41,15 @@ impl OstorServer {
 #[async_trait]
 impl AdminApi for OstorServer {
     async fn handle(&self, request: AdminRequest) -> S3Result<Response<Bytes>> {
-        if request.resource == "replication" {
-            return replication(&self.engine, &request).await;
-        }
         // `system` is never set for an account's key (see `KeyRecord::system`).
         if !request.principal.system {
             return Err(S3Error::with_message(
                 S3ErrorCode::AccessDenied,
                 "Only system users may use the admin API.",
             ));
+        }
+        if request.resource == "replication" {
+            return replication(&self.engine, &request).await;
         }
         let params = &request.params;
         let engine = &self.engine;
@@ -82,17 +82,14 @@ impl AdminApi for OstorServer {
 
 // ---- Replication ----
 
-/// `?replication` of a bucket: for its owner (an account's key only for the account's
-/// buckets) and for system users.
+/// `?replication` of a bucket, for system users only (see `handle`): the settings name an
+/// endpoint the cluster will send signed requests to and carry a secret GET returns, which
+/// are the operator's to choose and see.
 async fn replication(engine: &Engine, request: &AdminRequest) -> S3Result<Response<Bytes>> {
     let bucket = request
         .bucket
         .as_ref()
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidBucketName))?;
-    let identity = engine.bucket_identity(bucket).await?;
-    if !request.principal.system && !request.principal.may_use(&identity) {
-        return Err(S3Error::new(S3ErrorCode::AccessDenied));
-    }
     match request.method {
         Method::GET => {
             let settings = engine.replication(bucket).await?;

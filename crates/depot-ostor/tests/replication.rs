@@ -141,16 +141,26 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
     let (dest_key, dest_secret) = owner_of(&destination, "dst@example.com", "target").await;
     let (other_key, other_secret) = owner_of(&source, "other@example.com", "elsewhere").await;
     let owner = source.client(&owner_key, &owner_secret);
+    let admin = source.root();
     let good_remote = RemoteEndpoint {
         endpoint: destination.endpoint(),
         access_key: dest_key.clone(),
         secret: dest_secret.clone(),
     };
 
-    // The settings: only the bucket's owner (or a system user) may touch them; the remote
-    // region is required.
+    // The settings: only system users may touch them, not even the bucket's owner; the
+    // remote region is required.
     assert_eq!(
-        status(owner.get_replication("source").await.unwrap_err()),
+        status(
+            owner
+                .put_replication("source", &settings(false, good_remote.clone()))
+                .await
+                .unwrap_err()
+        ),
+        (403, "AccessDenied".into())
+    );
+    assert_eq!(
+        status(admin.get_replication("source").await.unwrap_err()),
         (404, "ReplicationConfigurationNotFoundError".into())
     );
     assert_eq!(
@@ -167,7 +177,7 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
     no_remote.remote = None;
     assert_eq!(
         status(
-            owner
+            admin
                 .put_replication("source", &no_remote)
                 .await
                 .unwrap_err()
@@ -176,7 +186,7 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
     );
     assert_eq!(
         status(
-            owner
+            admin
                 .put_replication("no-such-bucket", &settings(false, good_remote.clone()))
                 .await
                 .unwrap_err()
@@ -189,12 +199,12 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
         secret: "not-the-secret".to_owned(),
         ..good_remote.clone()
     };
-    owner
+    admin
         .put_replication("source", &settings(false, wrong_secret.clone()))
         .await
         .expect("settings stored");
     assert_eq!(
-        owner.get_replication("source").await.expect("read back"),
+        admin.get_replication("source").await.expect("read back"),
         settings(false, wrong_secret)
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -224,7 +234,7 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
     );
 
     // Fixed credentials heal it.
-    owner
+    admin
         .put_replication("source", &settings(false, good_remote.clone()))
         .await
         .expect("settings replaced");
@@ -278,7 +288,7 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
             .await
             .is_some()
     );
-    owner
+    admin
         .put_replication("source", &settings(true, good_remote.clone()))
         .await
         .expect("deletes on");
@@ -300,7 +310,7 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
         endpoint: "http://127.0.0.1:9".to_owned(),
         ..good_remote.clone()
     };
-    owner
+    admin
         .put_replication("source", &settings(true, unreachable))
         .await
         .expect("unreachable destination");
@@ -316,7 +326,7 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
         source.engine.replication_backlog().await.expect("backlog"),
         3
     );
-    owner
+    admin
         .put_replication("source", &settings(true, good_remote))
         .await
         .expect("reachable again");
@@ -332,9 +342,9 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
     }
 
     // Removing the settings: 200, then 404.
-    owner.delete_replication("source").await.expect("deleted");
+    admin.delete_replication("source").await.expect("deleted");
     assert_eq!(
-        status(owner.get_replication("source").await.unwrap_err()),
+        status(admin.get_replication("source").await.unwrap_err()),
         (404, "ReplicationConfigurationNotFoundError".into())
     );
     let _ = stop.send(());

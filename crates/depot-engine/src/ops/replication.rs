@@ -164,7 +164,10 @@ impl Engine {
                         }
                     }
                     ReplicationOutcome::Dropped => {
-                        queue::complete(&txn, task.id, task.generation).await?;
+                        // An object no rule covers any more will not be copied: say so.
+                        if queue::complete(&txn, task.id, task.generation).await? {
+                            queue::fail_pending(&txn, task.bucket_id, &task.key).await?;
+                        }
                     }
                     ReplicationOutcome::Retry {
                         retry_at,

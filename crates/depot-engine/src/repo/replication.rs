@@ -369,6 +369,25 @@ pub(crate) async fn mark_object(
     Ok(())
 }
 
+/// Marks the object `key` `FAILED` if it is `PENDING`.
+pub(crate) async fn fail_pending(
+    connection: &impl ConnectionTrait,
+    bucket_id: i64,
+    key: &ObjectKey,
+) -> Result<(), EngineError> {
+    objects::Entity::update_many()
+        .col_expr(
+            objects::Column::ReplicationStatus,
+            Expr::value(ReplicationStatus::Failed.as_str()),
+        )
+        .filter(objects::Column::BucketId.eq(bucket_id))
+        .filter(objects::Column::Key.eq(key.as_str().as_bytes().to_vec()))
+        .filter(objects::Column::ReplicationStatus.eq(ReplicationStatus::Pending.as_str()))
+        .exec(connection)
+        .await?;
+    Ok(())
+}
+
 /// The name of the bucket with id `bucket_id`, if it still exists.
 pub(crate) async fn bucket_name(
     connection: &impl ConnectionTrait,

@@ -138,6 +138,9 @@ engine_tests! {
         put(engine, &source, "kept", b"x").await;
         let tasks = engine.claim_replications(10, LEASE).await.expect("claimed");
         engine.finish_replication(&tasks[0], &ReplicationOutcome::Dropped).await.expect("done");
+        // Dropped (no rule covers it any more, say): it will not be copied, and says so.
+        let head = engine.head_object(&source, &key("kept")).await.expect("head");
+        assert_eq!(head.replication_status, Some(ReplicationStatus::Failed));
         assert!(engine.delete_object(&source, &key("kept")).await.expect("deleted"));
         assert_eq!(engine.replication_backlog().await.expect("backlog"), 0);
 
