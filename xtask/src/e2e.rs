@@ -913,7 +913,7 @@ mod tests {
         assert_eq!(
             error.as_deref(),
             Some(
-                "no e2e suite named \"mc\"; the suites are awscli, boto3, ostor, admin, rclone, s3cmd, bigobject"
+                "no e2e suite named \"mc\"; the suites are awscli, boto3, ostor, admin, replication, rclone, s3cmd, bigobject"
             )
         );
         Ok(())
