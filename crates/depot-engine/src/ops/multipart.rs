@@ -562,7 +562,6 @@ async fn complete_in(
         attrs: &attrs,
         part_count: Some(listed.len() as u32),
         last_modified: *last_modified,
-        replication_status: None,
     };
     let (info, mut unreferenced) =
         write_object_in(txn, &bucket_info, key, &object, &segments, condition).await?;

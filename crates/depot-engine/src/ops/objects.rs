@@ -70,7 +70,6 @@ impl Engine {
             attrs: &attrs,
             part_count: None,
             last_modified: now(),
-            replication_status: None,
         };
         let segments = [Segment { blob, size }];
         let written = write_txn!(self, |txn| async {
@@ -307,11 +306,15 @@ pub(crate) async fn write_object_in(
         None => (Vec::new(), 1, new_size),
     };
     let replication_status = crate::ops::replication::queue_put(txn, bucket, key).await?;
-    let object = NewObject {
+    objects::insert(
+        txn,
+        bucket.id,
+        key,
+        object.clone(),
+        segments,
         replication_status,
-        ..object.clone()
-    };
-    objects::insert(txn, bucket.id, key, object.clone(), segments).await?;
+    )
+    .await?;
     // Last, so the bucket row's update lock is held for as short a time as possible.
     buckets::add_usage(txn, bucket.id, objects_delta, bytes_delta).await?;
     if bytes_delta > 0 {

@@ -91,22 +91,23 @@ impl Engine {
     /// Errors: [`EngineError::NoSuchBucket`], [`EngineError::NoSuchReplicationConfiguration`].
     pub async fn delete_replication(&self, bucket: &BucketName) -> Result<(), EngineError> {
         let (engine, bucket) = (self.clone(), bucket.clone());
-        let removed = to_completion(async move {
-            write_txn!(engine, |txn| async {
+        to_completion(async move {
+            let removed = write_txn!(engine, |txn| async {
                 let info = buckets::get(&txn, &bucket, Some(LockType::KeyShare)).await?;
                 queue::remove(&txn, info.id).await
             }
-            .await)
+            .await)?;
+            if !removed {
+                return Err(EngineError::NoSuchReplicationConfiguration);
+            }
+            // The statuses changed under any cached object of the bucket; forgotten on the
+            // spawned task, so a client's disconnect cannot leave them stale.
+            if let Some(cache) = &engine.inner.cache {
+                cache.objects.forget_all();
+            }
+            Ok(())
         })
-        .await?;
-        if !removed {
-            return Err(EngineError::NoSuchReplicationConfiguration);
-        }
-        // The statuses changed under any cached object of the bucket.
-        if let Some(cache) = &self.inner.cache {
-            cache.objects.forget_all();
-        }
-        Ok(())
+        .await
     }
 
     /// Leases up to `limit` due replications for `lease`; the caller reports each back with

@@ -48,8 +48,6 @@ pub(crate) struct NewObject<'a> {
     pub(crate) attrs: &'a ObjectAttributes,
     pub(crate) part_count: Option<u32>,
     pub(crate) last_modified: DateTime<Utc>,
-    /// Set by [`crate::ops::objects::write_object_in`] from the bucket's replication rules.
-    pub(crate) replication_status: Option<ReplicationStatus>,
 }
 
 /// The columns [`list_range`] selects, in order.
@@ -217,6 +215,7 @@ pub(crate) async fn insert(
     key: &ObjectKey,
     object: NewObject<'_>,
     segments: &[Segment],
+    replication_status: Option<ReplicationStatus>,
 ) -> Result<i64, EngineError> {
     let attrs = object.attrs;
     let (checksum_algorithm, checksum_value) = match &attrs.checksum {
@@ -249,7 +248,7 @@ pub(crate) async fn insert(
         last_modified: Set(object.last_modified),
         part_count: Set(part_count),
         version_id: Set("null".to_owned()),
-        replication_status: Set(object.replication_status.map(|s| s.as_str().to_owned())),
+        replication_status: Set(replication_status.map(|status| status.as_str().to_owned())),
     };
     let object_id = objects::Entity::insert(row)
         .exec(connection)

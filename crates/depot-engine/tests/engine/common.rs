@@ -72,6 +72,11 @@ impl Harness {
         })
     }
 
+    /// Whether the engine runs on PostgreSQL (else SQLite).
+    pub(crate) fn is_postgres(&self) -> bool {
+        self._postgres.is_some()
+    }
+
     pub(crate) fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
