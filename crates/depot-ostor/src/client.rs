@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 
 use crate::replication::{
     GEO_ACCESS_KEY_HEADER, GEO_ACCESS_SECRET_HEADER, GEO_ENDPOINT_HEADER, ReplicationConfiguration,
-    ReplicationXml,
+    ReplicationXml, insert_remote_headers,
 };
 pub use crate::replication::{RemoteEndpoint, ReplicationSettings};
 use crate::wire::{
@@ -622,7 +622,7 @@ fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ClientError> {
 
 /// `Code` and `Message` of an S3 error document (`<Error><Code>…</Code>…</Error>`); `None`
 /// for each that is absent or empty, and for bodies that are empty or not XML.
-fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
+pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
     let Ok(text) = std::str::from_utf8(body) else {
         return (None, None);
     };
@@ -865,18 +865,11 @@ mod requests {
             header(&md5, "Content-MD5")?,
         );
         if let Some(remote) = &settings.remote {
-            call.headers.insert(
-                HeaderName::from_static(GEO_ENDPOINT_HEADER),
-                header(&remote.endpoint, GEO_ENDPOINT_HEADER)?,
-            );
-            call.headers.insert(
-                HeaderName::from_static(GEO_ACCESS_KEY_HEADER),
-                header(&remote.access_key, GEO_ACCESS_KEY_HEADER)?,
-            );
-            let mut secret = header(&remote.secret, GEO_ACCESS_SECRET_HEADER)?;
-            secret.set_sensitive(true);
-            call.headers
-                .insert(HeaderName::from_static(GEO_ACCESS_SECRET_HEADER), secret);
+            insert_remote_headers(&mut call.headers, remote).map_err(|name| {
+                ClientError::Signing(SigV4Error::Unsignable(format!(
+                    "the value of {name} cannot travel in an HTTP header"
+                )))
+            })?;
         }
         call.body = body;
         Ok(call)

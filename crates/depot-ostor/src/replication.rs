@@ -52,6 +52,25 @@ pub const GEO_ACCESS_KEY_HEADER: &str = "x-amz-geo-access-key";
 /// The header carrying the secret of the remote region's user (request and response).
 pub const GEO_ACCESS_SECRET_HEADER: &str = "x-amz-geo-access-secret";
 
+/// Writes `remote` into the `x-amz-geo-*` headers, the secret marked sensitive (kept out of
+/// debug output and HTTP/2 header compression); `Err` names a header whose value cannot travel
+/// in HTTP.
+pub fn insert_remote_headers(
+    headers: &mut http::HeaderMap,
+    remote: &RemoteEndpoint,
+) -> Result<(), &'static str> {
+    for (name, value) in [
+        (GEO_ENDPOINT_HEADER, &remote.endpoint),
+        (GEO_ACCESS_KEY_HEADER, &remote.access_key),
+        (GEO_ACCESS_SECRET_HEADER, &remote.secret),
+    ] {
+        let mut value = http::HeaderValue::from_str(value).map_err(|_| name)?;
+        value.set_sensitive(name == GEO_ACCESS_SECRET_HEADER);
+        headers.insert(name, value);
+    }
+    Ok(())
+}
+
 /// Elements nest no deeper than this in a valid document (`And/Prefix` is at depth 5); a
 /// deeper one is refused before it costs anything.
 const MAX_DEPTH: usize = 16;

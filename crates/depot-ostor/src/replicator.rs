@@ -32,7 +32,7 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use tokio::task::JoinSet;
 
-use crate::client::{DEFAULT_REGION, parse_endpoint};
+use crate::client::{DEFAULT_REGION, parse_endpoint, parse_error_body};
 
 /// How a [`Replicator`] paces itself.
 #[derive(Debug, Clone)]
@@ -73,7 +73,7 @@ impl Default for ReplicatorConfig {
 
 impl ReplicatorConfig {
     /// The wait before retrying an entry that failed `attempts` times before this failure.
-    pub fn backoff(&self, attempts: u32) -> Duration {
+    fn backoff(&self, attempts: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempts.min(31));
         self.first_retry.saturating_mul(factor).min(self.max_retry)
     }
@@ -204,7 +204,7 @@ impl Replicator {
     }
 
     /// One attempt at `task`, reported to the engine.
-    pub async fn attempt(&self, task: &ReplicationTask) {
+    async fn attempt(&self, task: &ReplicationTask) {
         let lease = self.inner.config.lease;
         let deadline = lease.saturating_sub(LEASE_MARGIN).max(lease / 2);
         let outcome = match tokio::time::timeout(deadline, self.replicate(task)).await {
@@ -465,15 +465,7 @@ fn hex_md5(etag: &str) -> Option<[u8; 16]> {
 
 /// The S3 error code and message of an error body, or its start, for the entry's last error.
 fn error_summary(body: &str) -> String {
-    let between = |open: &str, close: &str| {
-        let start = body.find(open)? + open.len();
-        let end = body[start..].find(close)? + start;
-        Some(body[start..end].to_owned())
-    };
-    match (
-        between("<Code>", "</Code>"),
-        between("<Message>", "</Message>"),
-    ) {
+    match parse_error_body(body.as_bytes()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code,
         _ => body.chars().take(200).collect(),

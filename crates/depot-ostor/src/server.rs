@@ -19,6 +19,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::replication::{
     GEO_ACCESS_KEY_HEADER, GEO_ACCESS_SECRET_HEADER, GEO_ENDPOINT_HEADER, ReplicationXml,
+    insert_remote_headers,
 };
 use crate::wire;
 
@@ -100,17 +101,12 @@ async fn replication(engine: &Engine, request: &AdminRequest) -> S3Result<Respon
                 HeaderValue::from_static("application/xml"),
             );
             if let Some(remote) = &settings.remote {
-                for (name, value) in [
-                    (GEO_ENDPOINT_HEADER, &remote.endpoint),
-                    (GEO_ACCESS_KEY_HEADER, &remote.access_key),
-                    (GEO_ACCESS_SECRET_HEADER, &remote.secret),
-                ] {
-                    let mut value = HeaderValue::from_str(value).map_err(|_| {
-                        S3Error::with_message(S3ErrorCode::InternalError, "unsendable setting")
-                    })?;
-                    value.set_sensitive(name == GEO_ACCESS_SECRET_HEADER);
-                    headers.insert(name, value);
-                }
+                insert_remote_headers(headers, remote).map_err(|name| {
+                    S3Error::with_message(
+                        S3ErrorCode::InternalError,
+                        format!("The stored {name} cannot travel in a header."),
+                    )
+                })?;
             }
             Ok(response)
         }
@@ -175,25 +171,13 @@ fn remote_endpoint(headers: &http::HeaderMap) -> S3Result<RemoteEndpoint> {
 
 /// Checks `Content-MD5`, when given, against the body.
 fn check_content_md5(headers: &http::HeaderMap, body: &[u8]) -> S3Result<()> {
-    use base64::Engine as _;
     use md5::Digest as _;
-    let Some(value) = headers.get("content-md5") else {
-        return Ok(());
-    };
-    let expected = value
-        .to_str()
-        .ok()
-        .and_then(|text| {
-            base64::engine::general_purpose::STANDARD
-                .decode(text.trim())
-                .ok()
-        })
-        .filter(|digest| digest.len() == 16)
-        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidDigest))?;
-    if md5::Md5::digest(body).as_slice() != expected.as_slice() {
-        return Err(S3Error::new(S3ErrorCode::BadDigest));
+    match depot_store::headers::content_md5(headers)? {
+        Some(expected) if md5::Md5::digest(body).as_slice() != expected => {
+            Err(S3Error::new(S3ErrorCode::BadDigest))
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 // ---- Parameters ----

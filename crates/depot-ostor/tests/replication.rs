@@ -283,6 +283,11 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
             .is_some()
     })
     .await;
+    // Nothing left in flight: a wrongly replicated delete would have landed by now.
+    eventually("the queue is empty", || async {
+        source.engine.replication_backlog().await.expect("backlog") == 0
+    })
+    .await;
     assert!(
         read(&destination.engine, "target", "docs/a.txt")
             .await

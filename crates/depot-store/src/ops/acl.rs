@@ -36,18 +36,15 @@ const OTHER_CANNED: &[&str] = &[
     "log-delivery-write",
 ];
 
-pub(crate) async fn get_bucket_acl(ctx: &Ctx<'_>) -> S3Result<Response<ResponseBody>> {
-    let bucket = ctx.owned_bucket().await?;
-    Ok(owner_policy(bucket.owner))
+/// GetBucketAcl and GetObjectAcl: the owner's policy, once the bucket (and the object, if
+/// one is addressed) is found.
+pub(crate) async fn get_acl(ctx: &Ctx<'_>) -> S3Result<Response<ResponseBody>> {
+    let owner = owner_of_target(ctx).await?;
+    Ok(owner_policy(owner))
 }
 
-pub(crate) async fn get_object_acl(ctx: &Ctx<'_>) -> S3Result<Response<ResponseBody>> {
-    let bucket = ctx.owned_bucket().await?;
-    ctx.engine.head_object(ctx.bucket()?, ctx.key()?).await?;
-    Ok(owner_policy(bucket.owner))
-}
-
-pub(crate) async fn put_bucket_acl<B>(
+/// PutBucketAcl and PutObjectAcl: accepted only when they keep the owner's policy.
+pub(crate) async fn put_acl<B>(
     ctx: &Ctx<'_>,
     body: VerifiedBody<B>,
 ) -> S3Result<Response<ResponseBody>>
@@ -56,24 +53,19 @@ where
     B::Data: bytes::Buf + Send,
     B::Error: Into<BoxError>,
 {
-    let bucket = ctx.owned_bucket().await?;
-    check_owner_only(&ctx.headers, body, bucket.owner).await?;
+    let owner = owner_of_target(ctx).await?;
+    check_owner_only(&ctx.headers, body, owner).await?;
     Ok(status_response(StatusCode::OK))
 }
 
-pub(crate) async fn put_object_acl<B>(
-    ctx: &Ctx<'_>,
-    body: VerifiedBody<B>,
-) -> S3Result<Response<ResponseBody>>
-where
-    B: Body + Send + Unpin + 'static,
-    B::Data: bytes::Buf + Send,
-    B::Error: Into<BoxError>,
-{
+/// The owner of the addressed bucket, checking the caller's access and, for an object's ACL,
+/// that the object exists.
+async fn owner_of_target(ctx: &Ctx<'_>) -> S3Result<UserId> {
     let bucket = ctx.owned_bucket().await?;
-    ctx.engine.head_object(ctx.bucket()?, ctx.key()?).await?;
-    check_owner_only(&ctx.headers, body, bucket.owner).await?;
-    Ok(status_response(StatusCode::OK))
+    if let Some(key) = &ctx.key {
+        ctx.engine.head_object(ctx.bucket()?, key).await?;
+    }
+    Ok(bucket.owner)
 }
 
 /// The policy every bucket and object has: the owner, with `FULL_CONTROL`.
