@@ -148,6 +148,13 @@ def exists(client, bucket, key):
         raise
 
 
+def empty_and_delete(client, bucket):
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=bucket, Key=item["Key"])
+    client.delete_bucket(Bucket=bucket)
+
+
 def status_of(client, bucket, key):
     return client.head_object(Bucket=bucket, Key=key).get("ReplicationStatus")
 
@@ -161,8 +168,8 @@ class Replication(unittest.TestCase):
         cls.b = cls.remote.client()
         cls.a = s3_client(ENDPOINT, ROOT_KEY, ROOT_SECRET)
         tag = uuid.uuid4().hex[:8]
-        cls.source = f"repl-source-{tag}"
-        cls.target = f"repl-target-{tag}"
+        cls.source = f"e2e-replication-source-{tag}"
+        cls.target = f"e2e-replication-target-{tag}"
         cls.a.create_bucket(Bucket=cls.source)
         cls.b.create_bucket(Bucket=cls.target)
         admin(
@@ -178,7 +185,10 @@ class Replication(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.remote.stop()
+        try:
+            empty_and_delete(cls.a, cls.source)
+        finally:
+            cls.remote.stop()
 
     def test_1_writes_arrive_with_their_metadata(self):
         started = time.monotonic()

@@ -183,7 +183,7 @@ fn run_in(
     work: &TempRoot,
 ) -> anyhow::Result<Report> {
     // Build first: a compile error should not wait for client installs.
-    let depot_admin = build_depot_admin(sh)?;
+    let depot_admin = build_binary(sh, "depot-admin")?;
     let (mut server, depot_api) = match &options.external {
         Some(target) => {
             eprintln!("==> e2e: testing the running server at {}", target.endpoint);
@@ -192,7 +192,7 @@ fn run_in(
         None => {
             let binary = match &options.depot_api {
                 Some(path) => path.clone(),
-                None => build_depot_api(sh)?,
+                None => build_binary(sh, "depot-api")?,
             };
             (Some(Server::start(&binary, work)?), Some(binary))
         }
@@ -284,31 +284,19 @@ impl TempRoot {
 
 // ---- building and running depot-api ----
 
-/// `cargo build -p depot-api`, returning the binary's path as cargo reports it (so
-/// `CARGO_TARGET_DIR` and any cargo configuration are honoured).
-fn build_depot_api(sh: &Shell) -> anyhow::Result<PathBuf> {
-    eprintln!("==> e2e: cargo build -p depot-api");
+/// `cargo build -p <binary>` in the dev profile: `depot-api`, the server under test, or
+/// `depot-admin`, the operator CLI suites find in `DEPOT_ADMIN_BIN`. The path is the one cargo
+/// reports, so `CARGO_TARGET_DIR` and any cargo configuration are honoured.
+fn build_binary(sh: &Shell, binary: &str) -> anyhow::Result<PathBuf> {
+    eprintln!("==> e2e: cargo build -p {binary}");
     let messages = cmd!(
         sh,
-        "cargo build -p depot-api --bin depot-api --message-format=json-render-diagnostics"
+        "cargo build -p {binary} --bin {binary} --message-format=json-render-diagnostics"
     )
     .read()
-    .context("building depot-api")?;
-    executable_from_cargo_messages(&messages, "depot-api")
-        .context("cargo did not report a depot-api executable")
-}
-
-/// `cargo build -p depot-admin`: the operator CLI, which suites find in `DEPOT_ADMIN_BIN`.
-fn build_depot_admin(sh: &Shell) -> anyhow::Result<PathBuf> {
-    eprintln!("==> e2e: cargo build -p depot-admin");
-    let messages = cmd!(
-        sh,
-        "cargo build -p depot-admin --bin depot-admin --message-format=json-render-diagnostics"
-    )
-    .read()
-    .context("building depot-admin")?;
-    executable_from_cargo_messages(&messages, "depot-admin")
-        .context("cargo did not report a depot-admin executable")
+    .with_context(|| format!("building {binary}"))?;
+    executable_from_cargo_messages(&messages, binary)
+        .with_context(|| format!("cargo did not report a {binary} executable"))
 }
 
 fn executable_from_cargo_messages(messages: &str, target: &str) -> Option<PathBuf> {

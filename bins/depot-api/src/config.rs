@@ -34,8 +34,6 @@ const DEFAULT_CONTROL_ADDR: SocketAddr =
 const DEFAULT_S3_REGION: &str = "us-east-1";
 const DEFAULT_LOG: &str = "info";
 const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
-const DEFAULT_REPLICATION_WORKERS: usize = 4;
-const DEFAULT_REPLICATION_MAX_RETRY_SECS: u64 = 60;
 /// A day: a longer wait would leave a recovered destination idle for no reason.
 const MAX_REPLICATION_RETRY_SECS: u64 = 86_400;
 
@@ -407,9 +405,10 @@ impl Layer {
                 Some(MasterKey(key))
             }
         };
+        let replication_defaults = depot_ostor::ReplicatorConfig::default();
         let replication_max_retry_secs = self
             .replication_max_retry_secs
-            .unwrap_or(DEFAULT_REPLICATION_MAX_RETRY_SECS);
+            .unwrap_or(replication_defaults.max_retry.as_secs());
         if !(1..=MAX_REPLICATION_RETRY_SECS).contains(&replication_max_retry_secs) {
             bail!(
                 "replication_max_retry_secs must be between 1 and {MAX_REPLICATION_RETRY_SECS}, \
@@ -433,7 +432,7 @@ impl Layer {
             ),
             replication_workers: self
                 .replication_workers
-                .unwrap_or(DEFAULT_REPLICATION_WORKERS),
+                .unwrap_or(replication_defaults.concurrency),
             replication_max_retry: Duration::from_secs(replication_max_retry_secs),
         })
     }
