@@ -1,8 +1,9 @@
 //! `cargo xtask e2e`: proves the S3 data plane works with the clients people actually use, by
 //! starting the built `depot-api` and running one suite per client (`e2e/<suite>`) against it,
 //! that the ostor admin API and its quotas and limits hold as boto3 sees them (`ostor`), that
-//! the operator CLI drives it (`admin`), and that a 5 GiB object passes through it in bounded
-//! memory (`bigobject`).
+//! the operator CLI drives it (`admin`), that buckets replicate to a second `depot-api` the
+//! suite starts (`replication`), and that a 5 GiB object passes through it in bounded memory
+//! (`bigobject`).
 //!
 //! The order of a run: build `depot-admin` and `depot-api`; start the server on `127.0.0.1:0`
 //! with a fresh data directory and a generated root key pair, learning its ports from the
