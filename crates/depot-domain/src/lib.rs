@@ -99,4 +99,7 @@ pub use replication::{
     ReplicationStatus,
 };
 pub use storage_size::{StorageSize, StorageSizeError};
-pub use usage::{BucketRef, Period, PeriodError, UsageCounters, UsageKey, UsageRecord};
+pub use usage::{
+    BucketRef, Period, PeriodError, ServiceId, ServiceIdError, UsageCounters, UsageKey,
+    UsageObjectName, UsageRecord,
+};

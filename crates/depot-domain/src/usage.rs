@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::bucket_name::BucketName;
@@ -237,6 +237,150 @@ pub struct UsageRecord {
     pub counters: UsageCounters,
 }
 
+/// Which service (a `depot-api` node, an ostor gateway) wrote a usage object: up to 16
+/// decimal digits, written zero-padded to 16 in object names (`s3-usage-0000000000000001-…`).
+///
+/// ```
+/// use depot_domain::ServiceId;
+///
+/// let id: ServiceId = "8000000000000003".parse()?;
+/// assert_eq!(id.get(), 8_000_000_000_000_003);
+/// assert_eq!(ServiceId::new(7)?.to_string(), "0000000000000007");
+/// assert!(ServiceId::new(10_000_000_000_000_000).is_err());
+/// # Ok::<(), depot_domain::ServiceIdError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct ServiceId(u64);
+
+/// Why a number is not a [`ServiceId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a service id is a number of at most 16 decimal digits, not {0:?}")]
+pub struct ServiceIdError(String);
+
+impl ServiceId {
+    /// The largest service id: sixteen nines.
+    pub const MAX: u64 = 9_999_999_999_999_999;
+
+    /// `id`, if it has at most 16 digits.
+    pub fn new(id: u64) -> Result<Self, ServiceIdError> {
+        if id > Self::MAX {
+            return Err(ServiceIdError(id.to_string()));
+        }
+        Ok(Self(id))
+    }
+
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ServiceId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{:016}", self.0)
+    }
+}
+
+impl std::str::FromStr for ServiceId {
+    type Err = ServiceIdError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.is_empty() || text.len() > 16 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ServiceIdError(text.to_owned()));
+        }
+        text.parse()
+            .map_err(|_| ServiceIdError(text.to_owned()))
+            .and_then(Self::new)
+    }
+}
+
+impl TryFrom<u64> for ServiceId {
+    type Error = ServiceIdError;
+
+    fn try_from(id: u64) -> Result<Self, Self::Error> {
+        Self::new(id)
+    }
+}
+
+impl From<ServiceId> for u64 {
+    fn from(id: ServiceId) -> u64 {
+        id.0
+    }
+}
+
+/// The name of a usage object: `s3-usage-<service id>-<ISO 8601 start>-<period seconds>`,
+/// such as `s3-usage-8000000000000003-2016-04-11T13:10:29.000Z-1800`.
+///
+/// The start contains `-` and `:`, so the service id is read from the front and the period
+/// from the back. Other clusters' service ids are kept as text (alphanumeric); Depot writes
+/// [`ServiceId`]s.
+///
+/// ```
+/// use depot_domain::{ServiceId, UsageObjectName};
+///
+/// let name = UsageObjectName::new(ServiceId::new(3)?, "2026-11-22T10:00:00Z".parse()?, 300);
+/// assert_eq!(name.to_string(), "s3-usage-0000000000000003-2026-11-22T10:00:00.000Z-300");
+/// assert_eq!(UsageObjectName::parse(&name.to_string()), Some(name));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageObjectName {
+    /// The service (gateway) that wrote the object.
+    pub service_id: String,
+    /// The start of the period the object covers.
+    pub start: DateTime<Utc>,
+    /// The length of the period, in seconds.
+    pub period_seconds: u64,
+}
+
+impl UsageObjectName {
+    /// The prefix of every usage object's name.
+    pub const PREFIX: &'static str = "s3-usage-";
+
+    /// The name of the object `service` writes for the `period_seconds` from `start`.
+    pub fn new(service: ServiceId, start: DateTime<Utc>, period_seconds: u64) -> Self {
+        Self {
+            service_id: service.to_string(),
+            start,
+            period_seconds,
+        }
+    }
+
+    /// Reads a name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Self> {
+        let rest = name.strip_prefix(Self::PREFIX)?;
+        let (service_id, rest) = rest.split_once('-')?;
+        let (start, period) = rest.rsplit_once('-')?;
+        if service_id.is_empty() || !service_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        if period.is_empty() || !period.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(Self {
+            service_id: service_id.to_owned(),
+            start: DateTime::parse_from_rfc3339(start)
+                .ok()?
+                .with_timezone(&Utc),
+            period_seconds: period.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for UsageObjectName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "{}{}-{}-{}",
+            Self::PREFIX,
+            self.service_id,
+            self.start.to_rfc3339_opts(SecondsFormat::Millis, true),
+            self.period_seconds
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +424,46 @@ mod tests {
         let fine = r#"{"start":"2024-01-01T00:00:00Z","end":"2024-02-01T00:00:00Z"}"#;
         let period: Period = serde_json::from_str(fine).expect("valid period");
         assert_eq!(period.duration().num_days(), 31);
+    }
+
+    #[test]
+    fn parses_usage_object_names_from_both_ends() {
+        let name = "s3-usage-8000000000000003-2016-04-11T13:10:29.000Z-1800";
+        let parsed = UsageObjectName::parse(name).expect("parses");
+        assert_eq!(parsed.service_id, "8000000000000003");
+        assert_eq!(
+            parsed.start,
+            "2016-04-11T13:10:29Z"
+                .parse::<DateTime<Utc>>()
+                .expect("valid")
+        );
+        assert_eq!(parsed.period_seconds, 1_800);
+        assert_eq!(parsed.to_string(), name);
+        for bad in [
+            "s3-usage-8000000000000003-2016-04-11T13:10:29.000Z",
+            "s3-usage-8000000000000003-2016-04-11T13:10:29.000Z-",
+            "s3-usage-8000000000000003-2016-04-11T13:10:29.000Z-+30",
+            "s3-usage--2016-04-11T13:10:29.000Z-30",
+            "s3-usage-80-yesterday-30",
+            "other-8000000000000003-2016-04-11T13:10:29.000Z-30",
+        ] {
+            assert_eq!(UsageObjectName::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn service_ids_have_at_most_sixteen_digits() {
+        assert_eq!(
+            "9999999999999999".parse::<ServiceId>().map(ServiceId::get),
+            Ok(ServiceId::MAX)
+        );
+        for bad in ["", "10000000000000000", "-1", "+1", "1e3", " 1"] {
+            assert!(bad.parse::<ServiceId>().is_err(), "{bad:?}");
+        }
+        assert!(serde_json::from_str::<ServiceId>("10000000000000000").is_err());
+        assert_eq!(
+            serde_json::to_string(&ServiceId::new(3).expect("small")).expect("serialises"),
+            "3"
+        );
     }
 }

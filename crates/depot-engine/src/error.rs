@@ -46,6 +46,9 @@ pub enum EngineError {
     /// The bucket has no replication configuration.
     #[error("the bucket has no replication configuration")]
     NoSuchReplicationConfiguration,
+    /// No usage statistics object has this name.
+    #[error("the usage object does not exist")]
+    NoSuchUsageReport,
     /// The write would take a bucket or a user past its storage quota; the text names the
     /// quota.
     #[error("{0}")]

@@ -71,6 +71,7 @@ mod reader;
 mod repo;
 mod stage;
 mod types;
+mod usage;
 
 pub use blob::{
     BlobHandle, BlobId, BlobStore, InvalidBlobId, LocalBlobStore, StagingId, StagingWriter,
@@ -85,5 +86,7 @@ pub use types::{
     AccountRecord, BucketIdentity, BucketInfo, BucketOwner, KeyPairInfo, KeyRecord, ListPage,
     ListQuery, ListedObject, ObjectAttributes, ObjectInfo, PartInfo, PartsPage,
     ReplicationOperation, ReplicationOutcome, ReplicationTask, RootUser, SizeHistory,
-    StorageTotals, SweepReport, UploadInfo, UploadsPage, UploadsQuery, UserRecord, WriteCondition,
+    StorageTotals, SweepReport, UploadInfo, UploadsPage, UploadsQuery, UsageReport, UserRecord,
+    WriteCondition,
 };
+pub use usage::{UsageMeter, UsageMeterConfig};

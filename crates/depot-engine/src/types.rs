@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use depot_domain::{AccessKeyPair, BucketName, ObjectKey, ReplicationStatus, S3User, UserId};
+use depot_domain::{
+    AccessKeyPair, BucketName, ObjectKey, ReplicationStatus, S3User, ServiceId, UsageCounters,
+    UsageKey, UsageObjectName, UserId,
+};
 
 /// A bucket with its running counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,6 +321,27 @@ pub struct UploadsPage {
     pub next_key_marker: Option<String>,
     /// When truncated after an upload: its id, to pass back as the upload id marker.
     pub next_upload_id_marker: Option<String>,
+}
+
+/// A usage statistics object: what one service counted over one period (see
+/// [`UsageMeter`](crate::UsageMeter)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageReport {
+    /// The service (node) that counted.
+    pub service: ServiceId,
+    /// The start of the period, at a whole second.
+    pub start: DateTime<Utc>,
+    /// The length of the period in seconds.
+    pub period_seconds: u64,
+    /// The counters, one per user and bucket, sorted by user, then bucket.
+    pub items: Vec<(UsageKey, UsageCounters)>,
+}
+
+impl UsageReport {
+    /// The object's name, `s3-usage-<service id>-<start>-<period>`.
+    pub fn name(&self) -> UsageObjectName {
+        UsageObjectName::new(self.service, self.start, self.period_seconds)
+    }
 }
 
 /// What [`Engine::sweep`](crate::Engine::sweep) removed.

@@ -40,6 +40,7 @@ mod m20261122_000007_create_multipart_parts;
 mod m20261123_000001_alter_multipart_uploads;
 mod m20261124_000001_create_admin_tables;
 mod m20261125_000001_create_replication;
+mod m20261126_000001_create_usage;
 
 /// Every migration of Depot's metadata database, oldest first.
 #[derive(Debug, Clone, Copy, Default)]
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_alter_multipart_uploads::Migration),
             Box::new(m20261124_000001_create_admin_tables::Migration),
             Box::new(m20261125_000001_create_replication::Migration),
+            Box::new(m20261126_000001_create_usage::Migration),
         ]
     }
 }
@@ -97,6 +99,8 @@ mod tests {
             "limits",
             "bucket_replication",
             "replication_queue",
+            "usage_reports",
+            "usage_counters",
         ] {
             db.execute_unprepared(&format!("SELECT COUNT(*) FROM {table}"))
                 .await
@@ -110,7 +114,10 @@ mod tests {
         let db = Database::connect("sqlite::memory:")
             .await
             .expect("in-memory SQLite");
-        let before_admin_tables = Migrator::migrations().len() as u32 - 2;
+        let before_admin_tables = Migrator::migrations()
+            .iter()
+            .position(|migration| migration.name() == "m20261124_000001_create_admin_tables")
+            .expect("the admin tables' migration") as u32;
         Migrator::up(&db, Some(before_admin_tables))
             .await
             .expect("up to the admin tables");

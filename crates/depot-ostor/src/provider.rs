@@ -28,13 +28,13 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use depot_domain::{
     AccessKeyId, AccessKeyPair, Account, AccountName, Bucket, BucketFilter, BucketName, BucketRef,
     BucketStats, Decimal, Email, KeyOwner, LimitKind, LimitScope, Limits, LocationCode, Period,
     ProviderError, Quota, QuotaScope, RateLimit, Resource, RoundingStrategy, S3User,
-    SecretAccessKey, StorageProvider, StorageSize, UsageCounters, UsageKey, UsageRecord,
-    UserDetails, UserFlags, UserId, UserState,
+    SecretAccessKey, StorageProvider, StorageSize, UsageCounters, UsageKey, UsageObjectName,
+    UsageRecord, UserDetails, UserFlags, UserId, UserState,
 };
 use depot_sigv4::Credentials;
 use futures_util::StreamExt as _;
@@ -447,59 +447,6 @@ impl StorageProvider for OstorProvider {
             }
         }
         Ok(records)
-    }
-}
-
-/// The name of a usage object: `s3-usage-<service id>-<ISO 8601 start>-<period seconds>`,
-/// such as `s3-usage-8000000000000003-2016-04-11T13:10:29.000Z-1800`.
-///
-/// The start contains `-` and `:`, so the service id is read from the front and the period
-/// from the back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageObjectName {
-    /// The service (gateway) that wrote the object.
-    pub service_id: String,
-    /// The start of the period the object covers.
-    pub start: DateTime<Utc>,
-    /// The length of the period, in seconds.
-    pub period_seconds: u64,
-}
-
-impl UsageObjectName {
-    /// The prefix of every usage object's name.
-    pub const PREFIX: &'static str = "s3-usage-";
-
-    /// Reads a name; `None` for anything else.
-    pub fn parse(name: &str) -> Option<Self> {
-        let rest = name.strip_prefix(Self::PREFIX)?;
-        let (service_id, rest) = rest.split_once('-')?;
-        let (start, period) = rest.rsplit_once('-')?;
-        if service_id.is_empty() || !service_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return None;
-        }
-        if period.is_empty() || !period.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        Some(Self {
-            service_id: service_id.to_owned(),
-            start: DateTime::parse_from_rfc3339(start)
-                .ok()?
-                .with_timezone(&Utc),
-            period_seconds: period.parse().ok()?,
-        })
-    }
-}
-
-impl fmt::Display for UsageObjectName {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            formatter,
-            "{}{}-{}-{}",
-            Self::PREFIX,
-            self.service_id,
-            self.start.to_rfc3339_opts(SecondsFormat::Millis, true),
-            self.period_seconds
-        )
     }
 }
 
@@ -1122,31 +1069,6 @@ mod tests {
             whole_units(Decimal::MAX, "x"),
             Err(ProviderError::InvalidArgument(_))
         ));
-    }
-
-    #[test]
-    fn parses_usage_object_names_from_both_ends() {
-        let name = "s3-usage-8000000000000003-2016-04-11T13:10:29.000Z-1800";
-        let parsed = UsageObjectName::parse(name).expect("parses");
-        assert_eq!(parsed.service_id, "8000000000000003");
-        assert_eq!(
-            parsed.start,
-            "2016-04-11T13:10:29Z"
-                .parse::<DateTime<Utc>>()
-                .expect("valid")
-        );
-        assert_eq!(parsed.period_seconds, 1_800);
-        assert_eq!(parsed.to_string(), name);
-        for bad in [
-            "s3-usage-8000000000000003-2016-04-11T13:10:29.000Z",
-            "s3-usage-8000000000000003-2016-04-11T13:10:29.000Z-",
-            "s3-usage-8000000000000003-2016-04-11T13:10:29.000Z-+30",
-            "s3-usage--2016-04-11T13:10:29.000Z-30",
-            "s3-usage-80-yesterday-30",
-            "other-8000000000000003-2016-04-11T13:10:29.000Z-30",
-        ] {
-            assert_eq!(UsageObjectName::parse(bad), None, "{bad}");
-        }
     }
 
     #[test]

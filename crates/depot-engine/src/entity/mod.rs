@@ -18,4 +18,6 @@ pub(crate) mod object_segments;
 pub(crate) mod objects;
 pub(crate) mod quotas;
 pub(crate) mod replication_queue;
+pub(crate) mod usage_counters;
+pub(crate) mod usage_reports;
 pub(crate) mod users;

@@ -14,6 +14,7 @@ mod multipart;
 mod objects;
 pub(crate) mod replication;
 mod sweep;
+mod usage;
 
 pub(crate) use admin::LimitsCache;
 pub use multipart::{MAX_PART_NUMBER, MIN_PART_SIZE};

@@ -10,6 +10,7 @@ pub(crate) mod objects;
 pub(crate) mod replication;
 pub(crate) mod settings;
 pub(crate) mod uploads;
+pub(crate) mod usage;
 pub(crate) mod users;
 
 use chrono::{DateTime, Utc};

@@ -77,6 +77,19 @@ impl Harness {
         self._postgres.is_some()
     }
 
+    /// Runs `sql` on a connection of its own, beside the engine's (to break the database
+    /// under it, for instance).
+    pub(crate) async fn execute(&self, sql: &str) {
+        let connection = Database::connect(self.database_url.as_str())
+            .await
+            .expect("a second connection");
+        connection
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+        connection.close().await.expect("closing the connection");
+    }
+
     pub(crate) fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }

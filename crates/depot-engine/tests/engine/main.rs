@@ -12,3 +12,4 @@ mod multipart;
 mod objects;
 mod replication;
 mod sweep;
+mod usage;
