@@ -22,6 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use depot_domain::ServiceId;
 use serde::Deserialize;
 
 /// Environment variables by name, as [`process_env`] collects them.
@@ -36,6 +37,10 @@ const DEFAULT_LOG: &str = "info";
 const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 /// A day: a longer wait would leave a recovered destination idle for no reason.
 const MAX_REPLICATION_RETRY_SECS: u64 = 86_400;
+/// An hour per usage object, ostor's usual period.
+const DEFAULT_USAGE_PERIOD_SECS: u64 = 3_600;
+/// 366 days, the longest period the usage meter takes.
+const MAX_USAGE_PERIOD_SECS: u64 = 366 * 86_400;
 
 /// Command line of `depot-api`.
 #[derive(Parser)]
@@ -136,6 +141,16 @@ pub(crate) struct Layer {
     /// [default: 60].
     #[arg(long, env = "DEPOT_REPLICATION_MAX_RETRY_SECS", value_name = "SECS")]
     replication_max_retry_secs: Option<u64>,
+
+    /// This node's service id in the names of its usage objects, up to 16 decimal digits;
+    /// give each node sharing a database its own [default: 1].
+    #[arg(long, env = "DEPOT_SERVICE_ID", value_name = "ID")]
+    service_id: Option<ServiceId>,
+
+    /// Seconds of requests each usage statistics object counts; 0 turns usage statistics off
+    /// [default: 3600].
+    #[arg(long, env = "DEPOT_USAGE_PERIOD_SECS", value_name = "SECS")]
+    usage_period_secs: Option<u64>,
 }
 
 /// How log lines are written to standard error.
@@ -247,6 +262,9 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) replication_workers: usize,
     pub(crate) replication_max_retry: Duration,
+    pub(crate) service_id: ServiceId,
+    /// Seconds per usage object; `None` when usage statistics are off.
+    pub(crate) usage_period_secs: Option<u64>,
 }
 
 impl Cli {
@@ -321,6 +339,8 @@ impl Layer {
             shutdown_timeout_secs: env_var(env, "DEPOT_SHUTDOWN_TIMEOUT_SECS")?,
             replication_workers: env_var(env, "DEPOT_REPLICATION_WORKERS")?,
             replication_max_retry_secs: env_var(env, "DEPOT_REPLICATION_MAX_RETRY_SECS")?,
+            service_id: env_var(env, "DEPOT_SERVICE_ID")?,
+            usage_period_secs: env_var(env, "DEPOT_USAGE_PERIOD_SECS")?,
         })
     }
 
@@ -343,6 +363,8 @@ impl Layer {
             replication_max_retry_secs: self
                 .replication_max_retry_secs
                 .or(lower.replication_max_retry_secs),
+            service_id: self.service_id.or(lower.service_id),
+            usage_period_secs: self.usage_period_secs.or(lower.usage_period_secs),
         }
     }
 
@@ -415,6 +437,17 @@ impl Layer {
                  not {replication_max_retry_secs}"
             );
         }
+        let usage_period_secs = self.usage_period_secs.unwrap_or(DEFAULT_USAGE_PERIOD_SECS);
+        if usage_period_secs > MAX_USAGE_PERIOD_SECS {
+            bail!(
+                "usage_period_secs must be at most {MAX_USAGE_PERIOD_SECS} (0 turns usage \
+                 statistics off), not {usage_period_secs}"
+            );
+        }
+        let service_id = match self.service_id {
+            Some(id) => id,
+            None => ServiceId::new(1)?,
+        };
         Ok(Config {
             data_dir,
             s3_domains,
@@ -434,6 +467,8 @@ impl Layer {
                 .replication_workers
                 .unwrap_or(replication_defaults.concurrency),
             replication_max_retry: Duration::from_secs(replication_max_retry_secs),
+            service_id,
+            usage_period_secs: (usage_period_secs > 0).then_some(usage_period_secs),
         })
     }
 }
@@ -614,6 +649,8 @@ mod tests {
             ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "5"),
             ("DEPOT_REPLICATION_WORKERS", "0"),
             ("DEPOT_REPLICATION_MAX_RETRY_SECS", "2"),
+            ("DEPOT_SERVICE_ID", "8000000000000003"),
+            ("DEPOT_USAGE_PERIOD_SECS", "0"),
         ];
         let config = load(&[], &env).expect("env");
         assert_eq!(
@@ -639,6 +676,8 @@ mod tests {
                 shutdown_timeout: Duration::from_secs(5),
                 replication_workers: 0,
                 replication_max_retry: Duration::from_secs(2),
+                service_id: ServiceId::new(8_000_000_000_000_003).expect("16 digits"),
+                usage_period_secs: None,
             }
         );
     }
@@ -661,6 +700,8 @@ mod tests {
             shutdown_timeout_secs = 5
             replication_workers = 0
             replication_max_retry_secs = 2
+            service_id = 8000000000000003
+            usage_period_secs = 0
             "#,
         );
         let path = file.path().to_str().expect("utf-8 temp path");
@@ -683,6 +724,8 @@ mod tests {
             ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "5"),
             ("DEPOT_REPLICATION_WORKERS", "0"),
             ("DEPOT_REPLICATION_MAX_RETRY_SECS", "2"),
+            ("DEPOT_SERVICE_ID", "8000000000000003"),
+            ("DEPOT_USAGE_PERIOD_SECS", "0"),
         ];
         assert_eq!(from_file, load(&[], &env).expect("env"));
     }
@@ -704,6 +747,8 @@ mod tests {
             "--shutdown-timeout-secs=5",
             "--replication-workers=0",
             "--replication-max-retry-secs=2",
+            "--service-id=8000000000000003",
+            "--usage-period-secs=0",
         ];
         let env = [
             ("DEPOT_DATA_DIR", "/elsewhere"),
@@ -723,6 +768,8 @@ mod tests {
             ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "99"),
             ("DEPOT_REPLICATION_WORKERS", "8"),
             ("DEPOT_REPLICATION_MAX_RETRY_SECS", "600"),
+            ("DEPOT_SERVICE_ID", "7"),
+            ("DEPOT_USAGE_PERIOD_SECS", "60"),
         ];
         let flags = load(&args, &env).expect("flags over env");
         let expected = load(
@@ -745,6 +792,8 @@ mod tests {
                 ("DEPOT_SHUTDOWN_TIMEOUT_SECS", "5"),
                 ("DEPOT_REPLICATION_WORKERS", "0"),
                 ("DEPOT_REPLICATION_MAX_RETRY_SECS", "2"),
+                ("DEPOT_SERVICE_ID", "8000000000000003"),
+                ("DEPOT_USAGE_PERIOD_SECS", "0"),
             ],
         )
         .expect("env");
@@ -760,7 +809,9 @@ mod tests {
             "DEPOT_LOG_FORMAT" => "json",
             "DEPOT_SHUTDOWN_TIMEOUT_SECS"
             | "DEPOT_REPLICATION_WORKERS"
-            | "DEPOT_REPLICATION_MAX_RETRY_SECS" => "1",
+            | "DEPOT_REPLICATION_MAX_RETRY_SECS"
+            | "DEPOT_SERVICE_ID"
+            | "DEPOT_USAGE_PERIOD_SECS" => "1",
             "DEPOT_MASTER_KEY" => {
                 "0000000000000000000000000000000000000000000000000000000000000000"
             }
@@ -784,7 +835,7 @@ mod tests {
             );
             seen += 1;
         }
-        assert_eq!(seen, 14);
+        assert_eq!(seen, 16);
     }
 
     #[test]
@@ -799,6 +850,22 @@ mod tests {
         }
         let config = load(&[], &[("DEPOT_REPLICATION_MAX_RETRY_SECS", "86400")]).expect("a day");
         assert_eq!(config.replication_max_retry, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn usage_statistics_default_to_hourly_and_turn_off_with_zero() {
+        let config = load(&[], &[]).expect("defaults");
+        assert_eq!(config.usage_period_secs, Some(3_600));
+        assert_eq!(config.service_id.to_string(), "0000000000000001");
+        let config = load(&[], &[("DEPOT_USAGE_PERIOD_SECS", "0")]).expect("off");
+        assert_eq!(config.usage_period_secs, None);
+        let error = load(&[], &[("DEPOT_USAGE_PERIOD_SECS", "31622401")]).expect_err("too long");
+        assert!(error.to_string().contains("usage_period_secs"), "{error}");
+        let error = load(&[], &[("DEPOT_SERVICE_ID", "10000000000000000")]).expect_err("17 digits");
+        assert!(
+            format!("{error:#}").contains("DEPOT_SERVICE_ID"),
+            "{error:#}"
+        );
     }
 
     #[test]

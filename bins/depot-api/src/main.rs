@@ -9,6 +9,7 @@ mod telemetry;
 use std::convert::Infallible;
 use std::io::Write as _;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -18,7 +19,7 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use depot_domain::Email;
-use depot_engine::{Engine, EngineConfig};
+use depot_engine::{Engine, EngineConfig, UsageMeter, UsageMeterConfig};
 use depot_store::{Addressing, S3Service, StoreConfig};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -57,7 +58,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::debug!(?config, "configuration");
     let metrics = install_metrics()?;
     let engine = open_engine(&config).await?;
-    let s3 = S3Service::new(
+    let usage = usage_meter(&config, &engine)?;
+    let mut s3 = S3Service::new(
         engine.clone(),
         StoreConfig {
             addressing: Addressing {
@@ -66,9 +68,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
             region: config.s3_region.clone(),
         },
     )
-    .with_admin(std::sync::Arc::new(depot_ostor::OstorServer::new(
-        engine.clone(),
-    )));
+    .with_admin(Arc::new(depot_ostor::OstorServer::new(engine.clone())));
+    if let Some(meter) = &usage {
+        s3 = s3.with_usage(meter.clone());
+    }
 
     let s3_listener = TcpListener::bind(config.s3_addr)
         .await
@@ -106,6 +109,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_periodically(engine.clone()));
     let (stop_replicating, replicating_stopped) = tokio::sync::oneshot::channel::<()>();
     let replicator = start_replicator(&config, &engine, replicating_stopped)?;
+    let (stop_metering, metering_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metering = usage.map(|meter| {
+        tokio::spawn(meter.run(async {
+            let _ = metering_stopped.await;
+        }))
+    });
     let graceful = GracefulShutdown::new();
     let signal = tokio::select! {
         () = async {
@@ -128,12 +137,34 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Err(_) => warn!("in-flight requests did not finish in time; closing them"),
     }
     sweeper.abort();
+    // Every request that finished is counted by now: the current period is written short.
+    let _ = stop_metering.send(());
+    if let Some(metering) = metering {
+        let _ = metering.await;
+    }
     // Copies in flight are handed back to the queue; the next start sends them again.
     let _ = stop_replicating.send(());
     if let Some(replicator) = replicator {
         let _ = replicator.await;
     }
     Ok(())
+}
+
+/// This node's usage meter, unless usage statistics are off.
+fn usage_meter(config: &Config, engine: &Engine) -> anyhow::Result<Option<Arc<UsageMeter>>> {
+    let Some(period_seconds) = config.usage_period_secs else {
+        info!("usage statistics are off on this node");
+        return Ok(None);
+    };
+    let meter = UsageMeter::new(
+        engine.clone(),
+        UsageMeterConfig {
+            service: config.service_id,
+            period_seconds,
+        },
+    )
+    .context("starting the usage meter")?;
+    Ok(Some(Arc::new(meter)))
 }
 
 /// Starts this node's replication worker, unless configured off; it stops when `stop` fires.

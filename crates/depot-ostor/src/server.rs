@@ -9,9 +9,10 @@ use bytes::Bytes;
 use chrono::Utc;
 use depot_domain::{
     AccountName, BucketName, Email, LimitScope, Limits, Quota, QuotaScope, RateLimit,
-    RemoteEndpoint, ReplicationConfiguration, ReplicationSettings, S3User, UserId, UserState,
+    RemoteEndpoint, ReplicationConfiguration, ReplicationSettings, S3User, UsageObjectName, UserId,
+    UserState,
 };
-use depot_engine::{BucketInfo, Engine, KeyPairInfo, UserRecord};
+use depot_engine::{BucketInfo, Engine, KeyPairInfo, UsageReport, UserRecord};
 use depot_store::router::Params;
 use depot_store::{AdminApi, AdminRequest, S3Error, S3ErrorCode, S3Result};
 use http::{HeaderValue, Method, Response, StatusCode};
@@ -68,9 +69,11 @@ impl AdminApi for OstorServer {
             ("ostor-quotas", &Method::GET) => get_quota(engine, params).await,
             ("ostor-quotas", &Method::PUT) => put_quota(engine, params).await,
             ("ostor-quotas", &Method::DELETE) => delete_quota(engine, params).await,
+            ("ostor-usage", &Method::GET) => get_usage(engine, params).await,
+            ("ostor-usage", &Method::DELETE) => delete_usage(engine, params).await,
             (
                 "ostor-users" | "ostor-accounts" | "ostor-buckets" | "ostor-limits"
-                | "ostor-quotas",
+                | "ostor-quotas" | "ostor-usage",
                 _,
             ) => Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
             (resource, _) => Err(S3Error::with_message(
@@ -663,4 +666,77 @@ async fn delete_quota(engine: &Engine, params: &Params) -> S3Result<Response<Byt
     let scope = quota_scope(engine, params).await?;
     engine.delete_quota(&scope).await?;
     empty(StatusCode::NO_CONTENT)
+}
+
+// ---- Usage ----
+
+/// The most names one `GET ?ostor-usage` lists, oldest first; `truncated` says more exist.
+/// The reference has no way to page, so consumers delete what they have read.
+pub const MAX_LISTED_USAGE_OBJECTS: usize = 1000;
+
+/// The `obj` parameter: a usage object's name.
+fn usage_object(params: &Params) -> S3Result<&str> {
+    let name = value(params, "obj").ok_or_else(|| invalid("obj names the usage object."))?;
+    if UsageObjectName::parse(name).is_none() {
+        return Err(invalid(format!("{name:?} is not a usage object's name.")));
+    }
+    Ok(name)
+}
+
+async fn get_usage(engine: &Engine, params: &Params) -> S3Result<Response<Bytes>> {
+    if !params.has("obj") {
+        let (items, truncated) = engine.usage_report_names(MAX_LISTED_USAGE_OBJECTS).await?;
+        return json(&wire::UsageList {
+            nr_items: items.len() as u64,
+            truncated,
+            items,
+        });
+    }
+    let report = engine.usage_report(usage_object(params)?).await?;
+    json(&usage_report(&report))
+}
+
+async fn delete_usage(engine: &Engine, params: &Params) -> S3Result<Response<Bytes>> {
+    engine.delete_usage_report(usage_object(params)?).await?;
+    empty(StatusCode::NO_CONTENT)
+}
+
+/// A stored usage object in the reference's format (format version 1, tags empty).
+fn usage_report(report: &UsageReport) -> wire::UsageReport {
+    let items: Vec<wire::UsageItem> = report
+        .items
+        .iter()
+        .map(|(key, counters)| wire::UsageItem {
+            key: wire::UsageItemKey {
+                bucket: key
+                    .bucket
+                    .as_ref()
+                    .map(|bucket| bucket.name.to_string())
+                    .unwrap_or_default(),
+                epoch: key.bucket.as_ref().map_or(0, |bucket| bucket.epoch),
+                user_id: key.user.to_string(),
+                tag: String::new(),
+            },
+            counters: wire::UsageItemCounters {
+                ops: wire::UsageOps {
+                    put: counters.ops_put,
+                    get: counters.ops_get,
+                    list: counters.ops_list,
+                    other: counters.ops_other,
+                },
+                net_io: wire::UsageNetIo {
+                    uploaded: counters.bytes_uploaded,
+                    downloaded: counters.bytes_downloaded,
+                },
+            },
+        })
+        .collect();
+    wire::UsageReport {
+        fmt_version: 1,
+        service_id: report.service.get(),
+        start_ts: report.start.timestamp(),
+        period: report.period_seconds,
+        nr_items: items.len() as u64,
+        items,
+    }
 }

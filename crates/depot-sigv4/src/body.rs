@@ -1,6 +1,8 @@
 //! A request body that checks, as it streams, what the signature promised about it.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
@@ -134,6 +136,7 @@ pub struct VerifiedBody<B> {
     sha256: Option<Sha256>,
     pending: Bytes,
     finished: bool,
+    delivered: Option<Arc<AtomicU64>>,
 }
 
 impl<B> VerifiedBody<B> {
@@ -146,7 +149,16 @@ impl<B> VerifiedBody<B> {
             sha256,
             pending: Bytes::new(),
             finished: false,
+            delivered: None,
         }
+    }
+
+    /// Adds the length of every payload byte the body yields to `delivered`, so whoever
+    /// handed the body on can learn how much of it was read (usage counters, logs).
+    #[must_use]
+    pub fn counting_into(mut self, delivered: Arc<AtomicU64>) -> Self {
+        self.delivered = Some(delivered);
+        self
     }
 
     /// The checked payload mode.
@@ -155,6 +167,9 @@ impl<B> VerifiedBody<B> {
     }
 
     fn on_payload(&mut self, data: &[u8]) {
+        if let Some(delivered) = &self.delivered {
+            delivered.fetch_add(data.len() as u64, Ordering::Relaxed);
+        }
         if let Some(hasher) = self.sha256.as_mut() {
             hasher.update(data);
         }

@@ -329,6 +329,34 @@ async fn verified_body_checks_the_trailing_checksum_of_unsigned_chunked_uploads(
     ));
 }
 
+/// The counter sees the decoded payload, not the chunk framing around it.
+#[tokio::test]
+async fn verified_body_counts_the_payload_it_yields() {
+    let payload = b"counted once".repeat(2000);
+    let body = encode_unsigned_with_trailers(&payload, 4096, &[]);
+    assert!(body.len() > payload.len());
+    let check = PayloadCheck::unsigned(
+        PayloadMode::StreamingUnsignedTrailer,
+        &http::HeaderMap::new(),
+    )
+    .unwrap();
+    let frames: Vec<Result<http_body::Frame<Bytes>, std::convert::Infallible>> = body
+        .chunks(777)
+        .map(|c| Ok(http_body::Frame::data(Bytes::copy_from_slice(c))))
+        .collect();
+    let delivered = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let collected = VerifiedBody::new(StreamBody::new(futures_util::stream::iter(frames)), check)
+        .counting_into(delivered.clone())
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(collected.to_bytes().len(), payload.len());
+    assert_eq!(
+        delivered.load(std::sync::atomic::Ordering::Relaxed),
+        payload.len() as u64
+    );
+}
+
 #[tokio::test]
 async fn verified_body_checks_the_declared_sha256_and_header_checksums() {
     let payload = b"streamed, never buffered".repeat(500);

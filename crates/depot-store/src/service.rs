@@ -1,12 +1,13 @@
 //! The S3 service: one request in, one response out, whatever happens in between. Routing,
 //! authentication, dispatch to the operation, and the S3 error document on any failure.
 
-use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use depot_domain::{BucketName, ObjectKey, UserId};
-use depot_engine::Engine;
+use depot_domain::{BucketName, BucketRef, ObjectKey, OpClass, UsageKey, UserId};
+use depot_engine::{BucketIdentity, Engine, UsageMeter};
 use depot_sigv4::{BoxError, PayloadCheck, PayloadMode, VerifiedBody, Verifier};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
@@ -18,7 +19,7 @@ use crate::auth::v2::V2Auth;
 use crate::body::{ResponseBody, empty, full, read_limited};
 use crate::limits::{AppliedLimits, LimiterState, MemoryLimiter, PacedBody, op_class};
 use crate::router::{Addressing, Params, Route, route};
-use crate::telemetry::{LoggedBody, RequestRecord};
+use crate::telemetry::{LoggedBody, RequestRecord, UsageTally};
 use crate::{S3Error, S3Result, ops, s3_error};
 
 /// The largest object a single PUT may create: 5 GiB, as S3.
@@ -87,6 +88,8 @@ struct Inner {
     admin: Option<Arc<dyn AdminApi>>,
     /// Where rate and bandwidth limits keep their counters.
     limiter: Arc<dyn LimiterState>,
+    /// Where each request's usage is counted, if anywhere.
+    usage: Option<Arc<UsageMeter>>,
 }
 
 impl std::fmt::Debug for S3Service {
@@ -107,6 +110,25 @@ pub(crate) struct Ctx<'a> {
     pub(crate) bucket: Option<BucketName>,
     pub(crate) key: Option<ObjectKey>,
     pub(crate) payload: PayloadCheck,
+    pub(crate) seen: &'a Seen,
+}
+
+/// What a request turned out to concern, learned while it is served: whom its usage is
+/// counted for.
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    /// The user whose key signed it.
+    pub(crate) user: OnceLock<UserId>,
+    /// The bucket it addressed, as looked up to check access.
+    pub(crate) bucket: OnceLock<Arc<BucketIdentity>>,
+}
+
+/// What [`S3Service::dispatch`] tells [`S3Service::handle`] besides the response.
+struct Dispatched {
+    outcome: S3Result<Response<ResponseBody>>,
+    operation: &'static str,
+    class: OpClass,
+    bucket: Option<BucketName>,
 }
 
 impl Ctx<'_> {
@@ -130,6 +152,7 @@ impl Ctx<'_> {
         &self,
     ) -> S3Result<std::sync::Arc<depot_engine::BucketIdentity>> {
         let bucket = self.engine.bucket_identity(self.bucket()?).await?;
+        let _ = self.seen.bucket.set(bucket.clone());
         if !self.principal.may_use(&bucket) {
             return Err(s3_error!(AccessDenied));
         }
@@ -148,6 +171,7 @@ impl S3Service {
                 verifier,
                 admin: None,
                 limiter: Arc::new(MemoryLimiter::default()),
+                usage: None,
             }),
         }
     }
@@ -164,6 +188,12 @@ impl S3Service {
         self.rebuild(|inner| inner.limiter = state)
     }
 
+    /// The service counting every authenticated request in `meter` (by default, none is
+    /// counted).
+    pub fn with_usage(self, meter: Arc<UsageMeter>) -> Self {
+        self.rebuild(|inner| inner.usage = Some(meter))
+    }
+
     fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
         let mut inner = Inner {
             engine: self.inner.engine.clone(),
@@ -171,6 +201,7 @@ impl S3Service {
             verifier: Verifier::new("s3"),
             admin: self.inner.admin.clone(),
             limiter: self.inner.limiter.clone(),
+            usage: self.inner.usage.clone(),
         };
         change(&mut inner);
         Self {
@@ -189,7 +220,7 @@ impl S3Service {
         let request_id = request_id();
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let bytes_in = request
+        let declared_length: u64 = request
             .headers()
             .get("x-amz-decoded-content-length")
             .or_else(|| request.headers().get(http::header::CONTENT_LENGTH))
@@ -200,11 +231,18 @@ impl S3Service {
         // unread body bytes cannot carry another request, so the client is told to reconnect
         // rather than find the connection closed under its next request.
         let may_leave_body_unread = request.version() <= http::Version::HTTP_11
-            && (bytes_in > 0
+            && (declared_length > 0
                 || request
                     .headers()
                     .contains_key(http::header::TRANSFER_ENCODING));
-        let (outcome, operation, bucket) = self.dispatch(request).await;
+        let seen = Seen::default();
+        let uploaded = Arc::new(AtomicU64::new(0));
+        let Dispatched {
+            outcome,
+            operation,
+            class,
+            bucket,
+        } = self.dispatch(request, &seen, &uploaded).await;
         let mut response = match outcome {
             Ok(response) => response,
             Err(error) => {
@@ -223,26 +261,60 @@ impl S3Service {
             headers.insert("x-amz-id-2", value);
         }
         headers.insert(http::header::SERVER, HeaderValue::from_static("Depot"));
+        let usage = match (&self.inner.usage, seen.user.get()) {
+            (Some(meter), Some(user)) => Some(UsageTally {
+                meter: meter.clone(),
+                key: UsageKey {
+                    user: *user,
+                    bucket: self.usage_bucket(&seen, bucket.as_ref()).await,
+                },
+                class,
+            }),
+            _ => None,
+        };
         let record = RequestRecord {
             request_id,
             operation,
-            bucket,
+            bucket: bucket.as_ref().map(ToString::to_string),
             method,
             status: response.status().as_u16(),
-            bytes_in,
+            uploaded,
             started,
+            usage,
         };
         response.map(|body| LoggedBody::new(body, record).boxed_unsync())
+    }
+
+    /// The bucket a request's usage is counted under: the one it addressed, in the
+    /// incarnation (epoch) it found — or, if it found none (it made the bucket, or the bucket
+    /// does not exist), the one there is now, else the name with epoch 0.
+    async fn usage_bucket(&self, seen: &Seen, name: Option<&BucketName>) -> Option<BucketRef> {
+        let identity = match seen.bucket.get() {
+            Some(identity) => Some(identity.clone()),
+            None => match name {
+                Some(name) => self.inner.engine.bucket_identity(name).await.ok(),
+                None => None,
+            },
+        };
+        match (identity, name) {
+            (Some(identity), _) => Some(BucketRef {
+                name: identity.name.clone(),
+                epoch: u64::try_from(identity.epoch).unwrap_or(0),
+            }),
+            (None, Some(name)) => Some(BucketRef {
+                name: name.clone(),
+                epoch: 0,
+            }),
+            (None, None) => None,
+        }
     }
 
     async fn dispatch<B>(
         &self,
         request: Request<B>,
-    ) -> (
-        S3Result<Response<ResponseBody>>,
-        &'static str,
-        Option<String>,
-    )
+        seen: &Seen,
+        uploaded: &Arc<AtomicU64>,
+    ) -> Dispatched
     where
         B: Body + Send + Unpin + 'static,
         B::Data: bytes::Buf + Send,
@@ -268,20 +340,37 @@ impl S3Service {
             &parts.headers,
         ) {
             Ok(route) => route,
-            Err(error) => return (Err(error), "Unknown", None),
+            Err(error) => {
+                return Dispatched {
+                    outcome: Err(error),
+                    operation: "Unknown",
+                    class: OpClass::Other,
+                    bucket: None,
+                };
+            }
         };
         let operation = endpoint.name();
-        let bucket_name = bucket.as_ref().map(ToString::to_string);
+        let class = op_class(&endpoint);
+        let bucket_name = bucket.clone();
+        let verified = |body: B, check: PayloadCheck| {
+            VerifiedBody::new(body, check).counting_into(uploaded.clone())
+        };
         if endpoint == crate::router::Endpoint::PostObject {
             // A form upload carries its own signature, over its policy, inside the body.
             let outcome = async {
                 let bucket = bucket.ok_or_else(|| s3_error!(MethodNotAllowed))?;
                 let check = PayloadCheck::unsigned(PayloadMode::Unsigned, &parts.headers)?;
-                let (stream, _) = crate::body::payload_stream(VerifiedBody::new(body, check));
-                ops::post::post_object(&self.inner.engine, &bucket, &parts.headers, stream).await
+                let (stream, _) = crate::body::payload_stream(verified(body, check));
+                ops::post::post_object(&self.inner.engine, &bucket, &parts.headers, stream, seen)
+                    .await
             }
             .await;
-            return (outcome, operation, bucket_name);
+            return Dispatched {
+                outcome,
+                operation,
+                class,
+                bucket: bucket_name,
+            };
         }
         let outcome = async {
             let params = Params::parse(parts.uri.query().unwrap_or(""));
@@ -289,11 +378,12 @@ impl S3Service {
             let (principal, payload) = self
                 .authenticate(&parts, &body_headers, &params, bucket.as_ref())
                 .await?;
+            let _ = seen.user.set(principal.user_id);
             if let crate::router::Endpoint::Ostor { resource } = endpoint {
                 let admin = self.inner.admin.as_ref().ok_or_else(|| {
                     s3_error!(NotImplemented, "The {resource} admin API is not enabled.")
                 })?;
-                let body = read_limited(VerifiedBody::new(body, payload), MAX_ADMIN_BODY).await?;
+                let body = read_limited(verified(body, payload), MAX_ADMIN_BODY).await?;
                 let request = AdminRequest {
                     method: parts.method.clone(),
                     resource,
@@ -328,10 +418,7 @@ impl S3Service {
                 bucket.as_ref(),
                 (user_limits, bucket_limits),
             );
-            if !limits
-                .admit(&*self.inner.limiter, op_class(&endpoint))
-                .await
-            {
+            if !limits.admit(&*self.inner.limiter, class).await {
                 return Err(s3_error!(SlowDown));
             }
             let ctx = Ctx {
@@ -343,8 +430,9 @@ impl S3Service {
                 bucket,
                 key,
                 payload,
+                seen,
             };
-            let body = VerifiedBody::new(body, ctx.payload.clone());
+            let body = verified(body, ctx.payload.clone());
             let response = ops::dispatch(&ctx, endpoint, body)
                 .await
                 .map_err(|error| name_the_resource(error, &ctx))?;
@@ -356,7 +444,12 @@ impl S3Service {
             Ok(response.map(|body| PacedBody::new(body, limiter, bandwidth).boxed_unsync()))
         }
         .await;
-        (outcome, operation, bucket_name)
+        Dispatched {
+            outcome,
+            operation,
+            class,
+            bucket: bucket_name,
+        }
     }
 
     /// Verifies the request's signature (V4 or V2) and finds its principal; the checks of
@@ -570,6 +663,7 @@ impl From<depot_engine::EngineError> for S3Error {
             E::UserHasBuckets => s3_error!(UserHasBuckets),
             E::NoSuchAccount => s3_error!(NoSuchAccount),
             E::NoSuchReplicationConfiguration => s3_error!(ReplicationConfigurationNotFoundError),
+            E::NoSuchUsageReport => s3_error!(NoSuchUsageObject),
             E::AccountAlreadyExists => s3_error!(AccountAlreadyExists),
             E::AccountHasBuckets => s3_error!(AccountHasBuckets),
             E::NoSuchAccessKey => s3_error!(NoSuchAccessKey),

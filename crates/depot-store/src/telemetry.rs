@@ -2,10 +2,14 @@
 //! sent (or abandoned), so they carry the bytes really sent and the whole duration.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use depot_domain::{OpClass, UsageCounters, UsageKey};
+use depot_engine::UsageMeter;
 use depot_sigv4::BoxError;
 use http_body::{Body, Frame, SizeHint};
 
@@ -15,7 +19,7 @@ use crate::body::ResponseBody;
 pub const REQUESTS_TOTAL: &str = "depot_s3_requests_total";
 /// Seconds from request to the end of the response body, by operation.
 pub const REQUEST_DURATION: &str = "depot_s3_request_duration_seconds";
-/// Request payload bytes received.
+/// Request payload bytes received (decoded: without aws-chunked framing).
 pub const BYTES_IN: &str = "depot_s3_bytes_in_total";
 /// Response body bytes sent.
 pub const BYTES_OUT: &str = "depot_s3_bytes_out_total";
@@ -28,19 +32,40 @@ pub(crate) struct RequestRecord {
     pub(crate) bucket: Option<String>,
     pub(crate) method: http::Method,
     pub(crate) status: u16,
-    pub(crate) bytes_in: u64,
+    /// Payload bytes read from the request body, counted as they are read.
+    pub(crate) uploaded: Arc<AtomicU64>,
     pub(crate) started: Instant,
+    /// Where the request is counted for usage statistics, if it is.
+    pub(crate) usage: Option<UsageTally>,
+}
+
+/// Whose usage a request is and where it is counted.
+#[derive(Debug)]
+pub(crate) struct UsageTally {
+    pub(crate) meter: Arc<UsageMeter>,
+    pub(crate) key: UsageKey,
+    pub(crate) class: OpClass,
 }
 
 impl RequestRecord {
     fn finish(self, bytes_out: u64, completed: bool) {
         let elapsed = self.started.elapsed();
+        let bytes_in = self.uploaded.load(Ordering::Relaxed);
+        if let Some(usage) = self.usage {
+            let mut counters = UsageCounters {
+                bytes_uploaded: bytes_in,
+                bytes_downloaded: bytes_out,
+                ..UsageCounters::ZERO
+            };
+            counters.record_op(usage.class);
+            usage.meter.record(usage.key, &counters);
+        }
         let status = self.status.to_string();
         metrics::counter!(REQUESTS_TOTAL, "operation" => self.operation, "status" => status)
             .increment(1);
         metrics::histogram!(REQUEST_DURATION, "operation" => self.operation)
             .record(elapsed.as_secs_f64());
-        metrics::counter!(BYTES_IN).increment(self.bytes_in);
+        metrics::counter!(BYTES_IN).increment(bytes_in);
         metrics::counter!(BYTES_OUT).increment(bytes_out);
         tracing::info!(
             request_id = %self.request_id,
@@ -48,7 +73,7 @@ impl RequestRecord {
             bucket = self.bucket.as_deref().unwrap_or(""),
             method = %self.method,
             status = self.status,
-            bytes_in = self.bytes_in,
+            bytes_in,
             bytes_out,
             latency_ms = elapsed.as_secs_f64() * 1000.0,
             completed,

@@ -300,6 +300,122 @@ async fn who_may_ask() {
     );
 }
 
+/// Every signed request is counted once, under its user and the bucket incarnation it
+/// addressed, with the payload bytes it sent and the body bytes it got back; requests that
+/// prove no identity are not counted.
+#[tokio::test]
+async fn usage_counts_every_signed_request_once() {
+    use depot_domain::{BucketRef, ServiceId, UsageCounters, UsageKey};
+    use depot_engine::{UsageMeter, UsageMeterConfig};
+
+    let mut app = app().await;
+    let meter = std::sync::Arc::new(
+        UsageMeter::new(
+            app.engine.clone(),
+            UsageMeterConfig {
+                service: ServiceId::new(1).unwrap(),
+                period_seconds: 3600,
+            },
+        )
+        .unwrap(),
+    );
+    app.service = app.service.clone().with_usage(meter.clone());
+    let root_id = app
+        .engine
+        .access_key("ROOTACCESSKEY0000000")
+        .await
+        .unwrap()
+        .unwrap()
+        .user_id;
+
+    let mut in_bucket = UsageCounters::ZERO;
+    let mut outside = UsageCounters::ZERO;
+    assert_eq!(
+        app.root("PUT", "/metered", &[], b"").await.status,
+        StatusCode::OK
+    );
+    in_bucket.ops_other += 1;
+    let data = vec![b'u'; 1_000];
+    assert_eq!(
+        app.root("PUT", "/metered/a", &[], &data).await.status,
+        StatusCode::OK
+    );
+    in_bucket.ops_put += 1;
+    in_bucket.bytes_uploaded += 1_000;
+    let got = app.root("GET", "/metered/a", &[], b"").await;
+    assert_eq!(got.body.len(), 1_000);
+    in_bucket.ops_get += 1;
+    in_bucket.bytes_downloaded += 1_000;
+    let ranged = app
+        .root("GET", "/metered/a", &[("range", "bytes=0-9")], b"")
+        .await;
+    assert_eq!(ranged.body.len(), 10);
+    in_bucket.ops_get += 1;
+    in_bucket.bytes_downloaded += 10;
+    app.root("HEAD", "/metered/a", &[], b"").await;
+    in_bucket.ops_get += 1;
+    let listed = app.root("GET", "/metered?list-type=2", &[], b"").await;
+    in_bucket.ops_list += 1;
+    in_bucket.bytes_downloaded += listed.body.len() as u64;
+    // An error is a request too, its document the bytes it sent.
+    let missing = app.root("GET", "/metered/missing", &[], b"").await;
+    assert_eq!(missing.error_code(), "NoSuchKey");
+    in_bucket.ops_get += 1;
+    in_bucket.bytes_downloaded += missing.body.len() as u64;
+    assert_eq!(
+        app.root("DELETE", "/metered/a", &[], b"").await.status,
+        StatusCode::NO_CONTENT
+    );
+    in_bucket.ops_other += 1;
+    let buckets = app.root("GET", "/", &[], b"").await;
+    outside.ops_list += 1;
+    outside.bytes_downloaded += buckets.body.len() as u64;
+    // A bucket that does not exist is counted under its name with epoch 0.
+    let nowhere = app.root("GET", "/nowhere/k", &[], b"").await;
+    assert_eq!(nowhere.error_code(), "NoSuchBucket");
+
+    // Anonymous and badly signed requests name nobody to count them for.
+    app.send(None, "GET", "/metered/a", &[], b"").await;
+    let wrong = Credentials::new("ROOTACCESSKEY0000000", "not the secret");
+    app.send(Some(&wrong), "PUT", "/metered/b", &[], b"xyz")
+        .await;
+
+    // Summed over the objects written: the requests may straddle the end of a period.
+    assert!(meter.close().await.unwrap() >= 1);
+    let mut totals = std::collections::BTreeMap::<UsageKey, UsageCounters>::new();
+    for name in app.engine.usage_report_names(10).await.unwrap().0 {
+        for (key, counters) in app.engine.usage_report(&name).await.unwrap().items {
+            totals.entry(key).or_default().merge(&counters);
+        }
+    }
+    let epoch = u64::try_from(
+        app.engine
+            .bucket_identity(&"metered".parse().unwrap())
+            .await
+            .unwrap()
+            .epoch,
+    )
+    .unwrap();
+    let key = |bucket: Option<(&str, u64)>| UsageKey {
+        user: root_id,
+        bucket: bucket.map(|(name, epoch)| BucketRef {
+            name: name.parse().unwrap(),
+            epoch,
+        }),
+    };
+    let nowhere_counters = UsageCounters {
+        ops_get: 1,
+        bytes_downloaded: nowhere.body.len() as u64,
+        ..UsageCounters::ZERO
+    };
+    let expected = std::collections::BTreeMap::from([
+        (key(None), outside),
+        (key(Some(("metered", epoch))), in_bucket),
+        (key(Some(("nowhere", 0))), nowhere_counters),
+    ]);
+    assert_eq!(totals, expected);
+}
+
 #[tokio::test]
 async fn a_bad_digest_stores_nothing() {
     let app = app().await;

@@ -22,8 +22,8 @@ use subtle::ConstantTimeEq;
 
 use crate::body::ResponseBody;
 use crate::headers::MAX_USER_METADATA;
-use crate::service::Principal;
 use crate::service::{MAX_PUT_SIZE, status_response, xml_response};
+use crate::service::{Principal, Seen};
 use crate::xml::XmlWriter;
 use crate::{S3Error, S3ErrorCode, S3Result, s3_error};
 
@@ -52,6 +52,7 @@ pub(crate) async fn post_object<S>(
     bucket: &BucketName,
     headers: &HeaderMap,
     body: S,
+    seen: &Seen,
 ) -> S3Result<Response<ResponseBody>>
 where
     S: futures_core::Stream<Item = Result<bytes::Bytes, BoxError>> + Send + Unpin + 'static,
@@ -111,7 +112,10 @@ where
 
     let policy_text = fields.get("policy").cloned();
     let principal = authenticate(engine, &fields, policy_text.as_deref()).await?;
-    if !principal.may_use(&*engine.bucket_identity(bucket).await?) {
+    let _ = seen.user.set(principal.user_id);
+    let identity = engine.bucket_identity(bucket).await?;
+    let _ = seen.bucket.set(identity.clone());
+    if !principal.may_use(&identity) {
         return Err(s3_error!(AccessDenied));
     }
     let length_range = match &policy_text {
