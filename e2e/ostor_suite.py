@@ -16,74 +16,31 @@ Run by `cargo xtask e2e --suite ostor` (S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECR
 E2E_TMP). Uploads about 1 GiB once (the quota check).
 """
 
-import json
 import os
 import sys
 import time
 import unittest
-import urllib.parse
 import uuid
 
-import boto3
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.config import Config
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from botocore.httpsession import URLLib3Session
+
+import depot_e2e
+from depot_e2e import admin_request
 
 ENDPOINT = os.environ["S3_ENDPOINT"]
 ROOT_KEY = os.environ["AWS_ACCESS_KEY_ID"]
 ROOT_SECRET = os.environ["AWS_SECRET_ACCESS_KEY"]
-REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
 TMP = os.environ.get("E2E_TMP", "/tmp")
 GiB = 1024 * 1024 * 1024
 
-HTTP = URLLib3Session()
-
-
-class Answer:
-    def __init__(self, status, body, headers):
-        self.status = status
-        self.body = body
-        self.headers = headers
-
-    def json(self):
-        return json.loads(self.body)
-
-    def code(self):
-        text = self.body.decode("utf-8", "replace")
-        if "<Code>" not in text:
-            return ""
-        return text.split("<Code>", 1)[1].split("</Code>", 1)[0]
-
 
 def admin(method, query, key=ROOT_KEY, secret=ROOT_SECRET, body=b""):
-    """One signed admin request: `query` is the query string after `?`, encoded here."""
-    parts = []
-    for item in query.split("&"):
-        name, sep, value = item.partition("=")
-        parts.append(name + (sep + urllib.parse.quote(value, safe="") if sep else ""))
-    url = f"{ENDPOINT}/?{'&'.join(parts)}"
-    request = AWSRequest(method=method, url=url, data=body)
-    S3SigV4Auth(Credentials(key, secret), "s3", REGION).add_auth(request)
-    response = HTTP.send(request.prepare())
-    return Answer(response.status_code, response.content, response.headers)
+    """One signed admin request to the server under test."""
+    return admin_request(ENDPOINT, key, secret, method, query, body)
 
 
 def s3_client(key, secret):
-    return boto3.client(
-        "s3",
-        endpoint_url=ENDPOINT,
-        region_name=REGION,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        config=Config(
-            s3={"addressing_style": "path"},
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            read_timeout=300,
-        ),
-    )
+    return depot_e2e.s3_client(ENDPOINT, key, secret, read_timeout=300)
 
 
 def new_email(tag):

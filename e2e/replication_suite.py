@@ -20,111 +20,21 @@ DEPOT_REPLICATION_MAX_RETRY_SECS=2, so a retry after B comes back is at most 2 s
 
 import json
 import os
-import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
 import unittest
 import uuid
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from depot_e2e import DepotServer, eventually, s3_client
 
 ENDPOINT = os.environ["S3_ENDPOINT"]
 ROOT_KEY = os.environ["AWS_ACCESS_KEY_ID"]
 ROOT_SECRET = os.environ["AWS_SECRET_ACCESS_KEY"]
-REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-TMP = os.environ.get("E2E_TMP", "/tmp")
 DEPOT_API = os.environ.get("DEPOT_API_BIN")
 DEPOT_ADMIN = os.environ.get("DEPOT_ADMIN_BIN")
-
-# How long a copy may take to show up on B before the suite fails.
-PATIENCE = 30.0
-
-
-def s3_client(endpoint, key, secret):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name=REGION,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def eventually(what, check, patience=PATIENCE):
-    deadline = time.monotonic() + patience
-    while True:
-        if check():
-            return time.monotonic()
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {patience:.0f} s waiting until {what}")
-        time.sleep(0.2)
-
-
-class RemoteServer:
-    """depot-api B: started, stopped and started again on the same port and data."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.key = "BREMOTE" + secrets.token_hex(6).upper()
-        self.secret = secrets.token_urlsafe(30)
-        self.data = os.path.join(TMP, "b-data")
-        self.log = open(os.path.join(TMP, "b.log"), "ab")
-        self.process = None
-
-    def start(self):
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("DEPOT_", "AWS_"))
-        }
-        env.update(
-            DEPOT_DATA_DIR=self.data,
-            DEPOT_S3_ADDR=f"127.0.0.1:{self.port}",
-            DEPOT_CONTROL_ADDR="127.0.0.1:0",
-            DEPOT_ROOT_ACCESS_KEY=self.key,
-            DEPOT_ROOT_SECRET_KEY=self.secret,
-            DEPOT_S3_REGION=REGION,
-            DEPOT_LOG_FORMAT="json",
-            DEPOT_REPLICATION_WORKERS="0",
-            DEPOT_SHUTDOWN_TIMEOUT_SECS="5",
-        )
-        self.process = subprocess.Popen(
-            [DEPOT_API], env=env, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL
-        )
-        client = self.client()
-
-        def answering():
-            if self.process.poll() is not None:
-                raise AssertionError(f"depot-api B exited ({self.process.returncode}); see b.log")
-            try:
-                client.list_buckets()
-                return True
-            except Exception:  # not listening yet
-                return False
-
-        eventually("depot-api B answers", answering, patience=60)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=30)
-        self.process = None
-
-    def client(self):
-        return s3_client(self.endpoint, self.key, self.secret)
 
 
 def admin(*args):
@@ -163,9 +73,9 @@ def status_of(client, bucket, key):
 class Replication(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.remote = RemoteServer()
+        cls.remote = DepotServer("b", DEPOT_REPLICATION_WORKERS="0")
         cls.remote.start()
-        cls.b = cls.remote.client()
+        cls.b = s3_client(cls.remote.endpoint, cls.remote.key, cls.remote.secret)
         cls.a = s3_client(ENDPOINT, ROOT_KEY, ROOT_SECRET)
         tag = uuid.uuid4().hex[:8]
         cls.source = f"e2e-replication-source-{tag}"

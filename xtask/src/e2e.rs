@@ -75,6 +75,13 @@ const SUITES: &[Suite] = &[
         interpreter: "bash",
         clients: &[Client::Python, Client::Curl],
     },
+    // Usage objects of the server under test, and of a depot-api the suite stops and starts.
+    Suite {
+        name: "usage",
+        file: "usage_suite.py",
+        interpreter: "python3",
+        clients: &[Client::Python, Client::Boto3],
+    },
     // Two servers: this suite starts a second depot-api (DEPOT_API_BIN) as the destination.
     Suite {
         name: "replication",
@@ -347,6 +354,8 @@ impl Server {
             .env("DEPOT_SHUTDOWN_TIMEOUT_SECS", SERVER_SHUTDOWN_SECS)
             // A replication destination coming back is retried within 2 s, not a minute.
             .env("DEPOT_REPLICATION_MAX_RETRY_SECS", "2")
+            // A usage object every 2 s, so the suites see their counters without waiting.
+            .env("DEPOT_USAGE_PERIOD_SECS", "2")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -894,6 +903,7 @@ mod tests {
                 "boto3",
                 "ostor",
                 "admin",
+                "usage",
                 "replication",
                 "rclone",
                 "s3cmd",
@@ -906,7 +916,7 @@ mod tests {
         assert_eq!(
             error.as_deref(),
             Some(
-                "no e2e suite named \"mc\"; the suites are awscli, boto3, ostor, admin, replication, rclone, s3cmd, bigobject"
+                "no e2e suite named \"mc\"; the suites are awscli, boto3, ostor, admin, usage, replication, rclone, s3cmd, bigobject"
             )
         );
         Ok(())

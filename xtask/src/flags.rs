@@ -25,8 +25,9 @@ pub(crate) enum Command {
         targets: Vec<String>,
     },
     /// Starts the built depot-api and runs real S3 clients against it: one suite per client,
-    /// the admin API's, the operator CLI's, replication between two servers, and the 5 GiB
-    /// bound, in e2e/ (awscli, boto3, ostor, admin, replication, rclone, s3cmd, bigobject).
+    /// the admin API's, the operator CLI's, usage statistics, replication between two servers,
+    /// and the 5 GiB bound, in e2e/ (awscli, boto3, ostor, admin, usage, replication, rclone,
+    /// s3cmd, bigobject).
     /// Ends with `N passed, M failed`.
     E2e {
         /// Run only this suite (repeat, or separate names with commas).
