@@ -15,12 +15,15 @@ Run by `cargo xtask e2e --suite usage` (S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECR
 E2E_TMP, DEPOT_API_BIN).
 """
 
+import math
 import os
+import re
 import sys
 import time
 import unittest
 import uuid
 from collections import defaultdict
+from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
@@ -69,17 +72,38 @@ def create_user(admin):
     return user["UserId"], pair["AWSAccessKeyId"], pair["AWSSecretAccessKey"]
 
 
-def usage_of(admin, user_id):
+def period_end(name):
+    """When the period a usage object's name describes ended, in seconds since the epoch."""
+    found = re.fullmatch(r"s3-usage-[0-9A-Za-z]+-(.+Z)-([0-9]+)", name)
+    assert found, name
+    start = datetime.strptime(found[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return start.timestamp() + int(found[2])
+
+
+def usage_names(admin, since):
+    """Every usage object's name. The list holds the oldest 1,000: while it is truncated,
+    objects whose period ended before `since` (they cannot hold this test's counters) are
+    deleted to make room, as a consumer would after reading them."""
+    while True:
+        listed = admin("GET", "ostor-usage")
+        assert listed.status == 200, (listed.status, listed.body)
+        names = listed.json()
+        assert names["nr_items"] == len(names["items"]), names
+        if not names["truncated"]:
+            return names["items"]
+        older = [name for name in names["items"] if period_end(name) < since]
+        assert older, "the usage list is truncated and holds nothing older than this test"
+        for name in older:
+            deleted = admin("DELETE", f"ostor-usage&obj={name}")
+            assert deleted.status == 204, (name, deleted.status, deleted.body)
+
+
+def usage_of(admin, user_id, since):
     """The user's counters summed over every usage object, per (bucket, epoch); and the
     objects read."""
-    listed = admin("GET", "ostor-usage")
-    assert listed.status == 200, (listed.status, listed.body)
-    names = listed.json()
-    assert names["nr_items"] == len(names["items"]), names
-    assert not names["truncated"], names
     totals = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     reports = []
-    for name in names["items"]:
+    for name in usage_names(admin, since):
         answer = admin("GET", f"ostor-usage&obj={name}")
         assert answer.status == 200, (name, answer.status, answer.body)
         report = answer.json()
@@ -112,6 +136,7 @@ def root_admin(method, query):
 
 class Periodic(unittest.TestCase):
     def test_counters_equal_the_operations_performed(self):
+        began = time.time() - 1
         user_id, key, secret = create_user(root_admin)
         s3 = s3_client(ENDPOINT, key, secret)
         bucket = f"e2e-usage-{uuid.uuid4().hex[:12]}"
@@ -142,7 +167,7 @@ class Periodic(unittest.TestCase):
         expected = {(bucket, epoch): tally.by_bucket[bucket], ("", 0): tally.by_bucket[""]}
         # The last request's period ends within PERIOD seconds and is written at once.
         time.sleep(max(0.0, done + 2 * PERIOD + 1 - time.monotonic()))
-        totals, reports = usage_of(root_admin, user_id)
+        totals, reports = usage_of(root_admin, user_id, began)
         self.assertEqual(totals, expected)
         for name, report in reports:
             self.assertTrue(name.startswith("s3-usage-0000000000000001-"), name)
@@ -172,6 +197,7 @@ class CleanShutdown(unittest.TestCase):
             "usage", DEPOT_USAGE_PERIOD_SECS=str(LONGEST_PERIOD), DEPOT_SERVICE_ID="42",
             DEPOT_REPLICATION_WORKERS="0",
         )
+        began = time.time()
         server.start()
         try:
             user_id, key, secret = create_user(server.admin)
@@ -191,13 +217,15 @@ class CleanShutdown(unittest.TestCase):
             self.assertEqual(server.admin("GET", "ostor-usage").json()["nr_items"], 0)
             # ...but a clean stop writes it.
             self.assertEqual(server.stop(), 0)
+            ran = math.ceil(time.time() - began)
             server.start()
-            totals, reports = usage_of(server.admin, user_id)
+            totals, reports = usage_of(server.admin, user_id, began)
             self.assertEqual(totals, {(bucket, epoch): tally.by_bucket[bucket]})
-            self.assertGreaterEqual(len(reports), 1)
             for name, report in reports:
                 self.assertTrue(name.startswith("s3-usage-0000000000000042-"), name)
-                self.assertLess(report["period"], LONGEST_PERIOD)
+                # Cut short: from the first start to the stop, not the configured period.
+                self.assertGreaterEqual(report["period"], 1)
+                self.assertLessEqual(report["period"], ran + 1)
                 deleted = server.admin("DELETE", f"ostor-usage&obj={name}")
                 self.assertEqual(deleted.status, 204, deleted.body)
                 gone = server.admin("GET", f"ostor-usage&obj={name}")

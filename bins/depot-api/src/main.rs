@@ -139,8 +139,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
     sweeper.abort();
     // Every request that finished is counted by now: the current period is written short.
     let _ = stop_metering.send(());
-    if let Some(metering) = metering {
-        let _ = metering.await;
+    if let Some(metering) = metering
+        && tokio::time::timeout(config.shutdown_timeout, metering)
+            .await
+            .is_err()
+    {
+        warn!("the last usage objects were not written in time; they are lost");
     }
     // Copies in flight are handed back to the queue; the next start sends them again.
     let _ = stop_replicating.send(());

@@ -16,10 +16,12 @@
 //! rolling over to the next period happens under the same lock as recording, so each request
 //! lands in exactly one period whatever the timing of the background flush. A period's object
 //! is written in one transaction; if the database refuses, the counters stay in memory and
-//! are tried again, so a database outage delays objects but loses nothing. [`UsageMeter::close`]
-//! ends the current period early and writes it, which is what a clean shutdown does. A crash
-//! (or `kill -9`) loses what was counted since the last period ended: at most one period, and
-//! any ended periods the database had not yet taken.
+//! are tried again, so while the node runs a database outage delays objects but loses
+//! nothing. (A commit whose acknowledgement is lost is tried again too, and then counted
+//! twice.) [`UsageMeter::close`] ends the current period early and writes it, which is what a
+//! clean shutdown does, trying for a few seconds. A crash (or `kill -9`), or a database that
+//! refuses throughout the shutdown, loses what was counted since the last period ended — at
+//! most one period — and any ended periods the database had not yet taken.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -38,6 +40,9 @@ const MAX_PERIOD_SECONDS: u64 = 366 * 24 * 3600;
 
 /// How soon a write the database refused is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// How often [`UsageMeter::run`] tries to write the last periods when it stops, a second apart.
+const ATTEMPTS_ON_STOP: u32 = 5;
 
 /// How a [`UsageMeter`] names and cuts its objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,7 +256,14 @@ impl UsageMeter {
                 }
             }
         }
-        match self.close().await {
+        let mut outcome = self.close().await;
+        for _ in 1..ATTEMPTS_ON_STOP {
+            let Err(error) = &outcome else { break };
+            tracing::warn!(%error, "writing the last usage objects failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            outcome = self.flush().await;
+        }
+        match outcome {
             Ok(written) => tracing::info!(written, "usage counters written"),
             Err(error) => {
                 tracing::error!(%error, "writing the last usage objects failed; they are lost");

@@ -19,7 +19,7 @@ use crate::auth::v2::V2Auth;
 use crate::body::{ResponseBody, empty, full, read_limited};
 use crate::limits::{AppliedLimits, LimiterState, MemoryLimiter, PacedBody, op_class};
 use crate::router::{Addressing, Params, Route, route};
-use crate::telemetry::{LoggedBody, RequestRecord, UsageTally};
+use crate::telemetry::{AbandonedUsage, LoggedBody, RequestRecord, UsageTally};
 use crate::{S3Error, S3Result, ops, s3_error};
 
 /// The largest object a single PUT may create: 5 GiB, as S3.
@@ -114,21 +114,34 @@ pub(crate) struct Ctx<'a> {
 }
 
 /// What a request turned out to concern, learned while it is served: whom its usage is
-/// counted for.
+/// counted for, and how.
 #[derive(Debug, Default)]
 pub(crate) struct Seen {
+    /// The operation's class, once routed.
+    pub(crate) class: OnceLock<OpClass>,
+    /// The bucket it names, once routed.
+    pub(crate) addressed: OnceLock<BucketName>,
     /// The user whose key signed it.
     pub(crate) user: OnceLock<UserId>,
     /// The bucket it addressed, as looked up to check access.
     pub(crate) bucket: OnceLock<Arc<BucketIdentity>>,
 }
 
-/// What [`S3Service::dispatch`] tells [`S3Service::handle`] besides the response.
-struct Dispatched {
-    outcome: S3Result<Response<ResponseBody>>,
-    operation: &'static str,
-    class: OpClass,
-    bucket: Option<BucketName>,
+impl Seen {
+    /// The bucket incarnation the request found, else the name it gave with epoch 0.
+    pub(crate) fn bucket_ref(&self) -> Option<BucketRef> {
+        match (self.bucket.get(), self.addressed.get()) {
+            (Some(identity), _) => Some(BucketRef {
+                name: identity.name.clone(),
+                epoch: u64::try_from(identity.epoch).unwrap_or(0),
+            }),
+            (None, Some(name)) => Some(BucketRef {
+                name: name.clone(),
+                epoch: 0,
+            }),
+            (None, None) => None,
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -235,14 +248,13 @@ impl S3Service {
                 || request
                     .headers()
                     .contains_key(http::header::TRANSFER_ENCODING));
-        let seen = Seen::default();
+        let seen = Arc::new(Seen::default());
         let uploaded = Arc::new(AtomicU64::new(0));
-        let Dispatched {
-            outcome,
-            operation,
-            class,
-            bucket,
-        } = self.dispatch(request, &seen, &uploaded).await;
+        // Until the response is handed on, dropping this future (a reset stream, a connection
+        // closed mid-request) still counts the request.
+        let mut abandoned =
+            AbandonedUsage::new(self.inner.usage.clone(), seen.clone(), uploaded.clone());
+        let (outcome, operation) = self.dispatch(request, &seen, &uploaded).await;
         let mut response = match outcome {
             Ok(response) => response,
             Err(error) => {
@@ -266,16 +278,17 @@ impl S3Service {
                 meter: meter.clone(),
                 key: UsageKey {
                     user: *user,
-                    bucket: self.usage_bucket(&seen, bucket.as_ref()).await,
+                    bucket: self.usage_bucket(&seen).await,
                 },
-                class,
+                class: seen.class.get().copied().unwrap_or(OpClass::Other),
             }),
             _ => None,
         };
+        abandoned.disarm();
         let record = RequestRecord {
             request_id,
             operation,
-            bucket: bucket.as_ref().map(ToString::to_string),
+            bucket: seen.addressed.get().map(ToString::to_string),
             method,
             status: response.status().as_u16(),
             uploaded,
@@ -286,27 +299,16 @@ impl S3Service {
     }
 
     /// The bucket a request's usage is counted under: the one it addressed, in the
-    /// incarnation (epoch) it found — or, if it found none (it made the bucket, or the bucket
-    /// does not exist), the one there is now, else the name with epoch 0.
-    async fn usage_bucket(&self, seen: &Seen, name: Option<&BucketName>) -> Option<BucketRef> {
-        let identity = match seen.bucket.get() {
-            Some(identity) => Some(identity.clone()),
-            None => match name {
-                Some(name) => self.inner.engine.bucket_identity(name).await.ok(),
-                None => None,
-            },
-        };
-        match (identity, name) {
-            (Some(identity), _) => Some(BucketRef {
-                name: identity.name.clone(),
-                epoch: u64::try_from(identity.epoch).unwrap_or(0),
-            }),
-            (None, Some(name)) => Some(BucketRef {
-                name: name.clone(),
-                epoch: 0,
-            }),
-            (None, None) => None,
+    /// incarnation (epoch) it found — or, if it looked none up (it made the bucket, or failed
+    /// before), the one there is now, else the name with epoch 0.
+    async fn usage_bucket(&self, seen: &Seen) -> Option<BucketRef> {
+        if seen.bucket.get().is_none()
+            && let Some(name) = seen.addressed.get()
+            && let Ok(identity) = self.inner.engine.bucket_identity(name).await
+        {
+            let _ = seen.bucket.set(identity);
         }
+        seen.bucket_ref()
     }
 
     async fn dispatch<B>(
@@ -314,7 +316,7 @@ impl S3Service {
         request: Request<B>,
         seen: &Seen,
         uploaded: &Arc<AtomicU64>,
-    ) -> Dispatched
+    ) -> (S3Result<Response<ResponseBody>>, &'static str)
     where
         B: Body + Send + Unpin + 'static,
         B::Data: bytes::Buf + Send,
@@ -340,18 +342,14 @@ impl S3Service {
             &parts.headers,
         ) {
             Ok(route) => route,
-            Err(error) => {
-                return Dispatched {
-                    outcome: Err(error),
-                    operation: "Unknown",
-                    class: OpClass::Other,
-                    bucket: None,
-                };
-            }
+            Err(error) => return (Err(error), "Unknown"),
         };
         let operation = endpoint.name();
         let class = op_class(&endpoint);
-        let bucket_name = bucket.clone();
+        let _ = seen.class.set(class);
+        if let Some(name) = &bucket {
+            let _ = seen.addressed.set(name.clone());
+        }
         let verified = |body: B, check: PayloadCheck| {
             VerifiedBody::new(body, check).counting_into(uploaded.clone())
         };
@@ -365,12 +363,7 @@ impl S3Service {
                     .await
             }
             .await;
-            return Dispatched {
-                outcome,
-                operation,
-                class,
-                bucket: bucket_name,
-            };
+            return (outcome, operation);
         }
         let outcome = async {
             let params = Params::parse(parts.uri.query().unwrap_or(""));
@@ -444,12 +437,7 @@ impl S3Service {
             Ok(response.map(|body| PacedBody::new(body, limiter, bandwidth).boxed_unsync()))
         }
         .await;
-        Dispatched {
-            outcome,
-            operation,
-            class,
-            bucket: bucket_name,
-        }
+        (outcome, operation)
     }
 
     /// Verifies the request's signature (V4 or V2) and finds its principal; the checks of

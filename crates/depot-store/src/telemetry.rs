@@ -14,6 +14,7 @@ use depot_sigv4::BoxError;
 use http_body::{Body, Frame, SizeHint};
 
 use crate::body::ResponseBody;
+use crate::service::Seen;
 
 /// Metric names, Prometheus style.
 pub const REQUESTS_TOTAL: &str = "depot_s3_requests_total";
@@ -37,6 +38,51 @@ pub(crate) struct RequestRecord {
     pub(crate) started: Instant,
     /// Where the request is counted for usage statistics, if it is.
     pub(crate) usage: Option<UsageTally>,
+}
+
+/// Counts a request whose `handle` future is dropped before the response was handed on —
+/// the client reset the stream or closed the connection mid-request: it made the request, and
+/// may have sent bytes. Without a response, nothing was downloaded.
+pub(crate) struct AbandonedUsage {
+    armed: Option<(Arc<UsageMeter>, Arc<Seen>, Arc<AtomicU64>)>,
+}
+
+impl AbandonedUsage {
+    pub(crate) fn new(
+        meter: Option<Arc<UsageMeter>>,
+        seen: Arc<Seen>,
+        uploaded: Arc<AtomicU64>,
+    ) -> Self {
+        Self {
+            armed: meter.map(|meter| (meter, seen, uploaded)),
+        }
+    }
+
+    /// The response is handed on: its body counts the request instead.
+    pub(crate) fn disarm(&mut self) {
+        self.armed = None;
+    }
+}
+
+impl Drop for AbandonedUsage {
+    fn drop(&mut self) {
+        let Some((meter, seen, uploaded)) = self.armed.take() else {
+            return;
+        };
+        let Some(user) = seen.user.get() else {
+            return;
+        };
+        let mut counters = UsageCounters {
+            bytes_uploaded: uploaded.load(Ordering::Relaxed),
+            ..UsageCounters::ZERO
+        };
+        counters.record_op(seen.class.get().copied().unwrap_or(OpClass::Other));
+        let key = UsageKey {
+            user: *user,
+            bucket: seen.bucket_ref(),
+        };
+        meter.record(key, &counters);
+    }
 }
 
 /// Whose usage a request is and where it is counted.

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use depot_domain::Email;
+use depot_domain::{BucketRef, Email, UsageCounters, UsageKey};
 use depot_engine::{Engine, EngineConfig};
 use depot_sigv4::{
     ChunkSigner, Credentials, PayloadMode, SignableBody, SigningParams, sign_request,
@@ -300,33 +300,139 @@ async fn who_may_ask() {
     );
 }
 
-/// Every signed request is counted once, under its user and the bucket incarnation it
-/// addressed, with the payload bytes it sent and the body bytes it got back; requests that
-/// prove no identity are not counted.
-#[tokio::test]
-async fn usage_counts_every_signed_request_once() {
-    use depot_domain::{BucketRef, ServiceId, UsageCounters, UsageKey};
-    use depot_engine::{UsageMeter, UsageMeterConfig};
-
-    let mut app = app().await;
+/// Counts the app's requests in a fresh meter (an hour per period).
+fn count_usage(app: &mut App) -> std::sync::Arc<depot_engine::UsageMeter> {
     let meter = std::sync::Arc::new(
-        UsageMeter::new(
+        depot_engine::UsageMeter::new(
             app.engine.clone(),
-            UsageMeterConfig {
-                service: ServiceId::new(1).unwrap(),
+            depot_engine::UsageMeterConfig {
+                service: depot_domain::ServiceId::new(1).unwrap(),
                 period_seconds: 3600,
             },
         )
         .unwrap(),
     );
     app.service = app.service.clone().with_usage(meter.clone());
-    let root_id = app
-        .engine
+    meter
+}
+
+async fn root_user(app: &App) -> depot_domain::UserId {
+    app.engine
         .access_key("ROOTACCESSKEY0000000")
         .await
         .unwrap()
         .unwrap()
-        .user_id;
+        .user_id
+}
+
+/// Closes the meter and sums what it wrote, per key: the requests may straddle the end of a
+/// period.
+async fn usage_totals(
+    app: &App,
+    meter: &depot_engine::UsageMeter,
+) -> std::collections::BTreeMap<UsageKey, UsageCounters> {
+    assert!(meter.close().await.unwrap() >= 1);
+    let mut totals = std::collections::BTreeMap::<UsageKey, UsageCounters>::new();
+    for name in app.engine.usage_report_names(10).await.unwrap().0 {
+        for (key, counters) in app.engine.usage_report(&name).await.unwrap().items {
+            totals.entry(key).or_default().merge(&counters);
+        }
+    }
+    totals
+}
+
+/// A body that sends `first` and then nothing more, as a client that stalls and goes away.
+struct Stalling {
+    first: Option<Bytes>,
+}
+
+impl http_body::Body for Stalling {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        match self.first.take() {
+            Some(data) => std::task::Poll::Ready(Some(Ok(http_body::Frame::data(data)))),
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+/// A request dropped before it answers — the client went away mid-upload, or reset its
+/// HTTP/2 stream — is still counted once, with the bytes it sent.
+#[tokio::test]
+async fn usage_counts_a_request_abandoned_mid_upload() {
+    let mut app = app().await;
+    let meter = count_usage(&mut app);
+    let root_id = root_user(&app).await;
+    assert_eq!(
+        app.root("PUT", "/stalled", &[], b"").await.status,
+        StatusCode::OK
+    );
+    let mut request = Request::builder()
+        .method("PUT")
+        .uri("http://127.0.0.1:9000/stalled/k")
+        .header("host", "127.0.0.1:9000")
+        .header("content-length", "5000")
+        .body(())
+        .unwrap();
+    let params = SigningParams::s3(&app.root, "us-east-1", SystemTime::now());
+    sign_request(
+        &mut request,
+        SignableBody::Mode(PayloadMode::Unsigned),
+        &params,
+    )
+    .unwrap();
+    let (parts, ()) = request.into_parts();
+    let body = Stalling {
+        first: Some(Bytes::from(vec![b'x'; 1_000])),
+    };
+    let handled = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        app.service.handle(Request::from_parts(parts, body)),
+    )
+    .await;
+    assert!(
+        handled.is_err(),
+        "the request waits for the rest of its body"
+    );
+
+    let epoch = app
+        .engine
+        .bucket_identity(&"stalled".parse().unwrap())
+        .await
+        .unwrap()
+        .epoch;
+    let key = UsageKey {
+        user: root_id,
+        bucket: Some(BucketRef {
+            name: "stalled".parse().unwrap(),
+            epoch: u64::try_from(epoch).unwrap(),
+        }),
+    };
+    let counted = UsageCounters {
+        ops_put: 1,
+        ops_other: 1,
+        bytes_uploaded: 1_000,
+        ..UsageCounters::ZERO
+    };
+    assert_eq!(
+        usage_totals(&app, &meter).await,
+        std::collections::BTreeMap::from([(key, counted)])
+    );
+}
+
+/// Every signed request is counted once, under its user and the bucket incarnation it
+/// addressed, with the payload bytes it sent and the body bytes it got back; requests that
+/// prove no identity are not counted.
+#[tokio::test]
+async fn usage_counts_every_signed_request_once() {
+    let mut app = app().await;
+    let meter = count_usage(&mut app);
+    let root_id = root_user(&app).await;
 
     let mut in_bucket = UsageCounters::ZERO;
     let mut outside = UsageCounters::ZERO;
@@ -380,14 +486,7 @@ async fn usage_counts_every_signed_request_once() {
     app.send(Some(&wrong), "PUT", "/metered/b", &[], b"xyz")
         .await;
 
-    // Summed over the objects written: the requests may straddle the end of a period.
-    assert!(meter.close().await.unwrap() >= 1);
-    let mut totals = std::collections::BTreeMap::<UsageKey, UsageCounters>::new();
-    for name in app.engine.usage_report_names(10).await.unwrap().0 {
-        for (key, counters) in app.engine.usage_report(&name).await.unwrap().items {
-            totals.entry(key).or_default().merge(&counters);
-        }
-    }
+    let totals = usage_totals(&app, &meter).await;
     let epoch = u64::try_from(
         app.engine
             .bucket_identity(&"metered".parse().unwrap())

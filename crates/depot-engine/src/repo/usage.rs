@@ -2,8 +2,8 @@
 //! (its counters per user and bucket).
 //!
 //! Writing a report adds its counters to any already stored under the same name and key, so
-//! two nodes configured with one service id, or a node restarted within a second, merge into
-//! one object instead of failing or overwriting each other.
+//! two nodes configured with one service id merge into one object instead of failing or
+//! overwriting each other.
 
 use chrono::{DateTime, Utc};
 use depot_domain::{BucketRef, UsageCounters, UsageKey};
@@ -19,6 +19,13 @@ use crate::error::EngineError;
 
 /// Rows per `INSERT`: 10 values each, well inside SQLite's limit on bound parameters.
 const ROWS_PER_INSERT: usize = 500;
+
+/// A counter for a `BIGINT` column. 2^63 operations or bytes in one period are out of reach;
+/// saturating keeps an impossible value from making the period unwritable, which would hold
+/// every later period back behind it.
+fn saturated(counter: u64) -> i64 {
+    i64::try_from(counter).unwrap_or(i64::MAX)
+}
 
 /// A usage object's header, as stored.
 #[derive(Debug, Clone)]
@@ -77,12 +84,12 @@ pub(crate) async fn add_counters(
             bucket: Set(bucket),
             epoch: Set(epoch),
             user_id: Set(key.user.to_string()),
-            ops_put: Set(to_i64(counters.ops_put)?),
-            ops_get: Set(to_i64(counters.ops_get)?),
-            ops_list: Set(to_i64(counters.ops_list)?),
-            ops_other: Set(to_i64(counters.ops_other)?),
-            bytes_uploaded: Set(to_i64(counters.bytes_uploaded)?),
-            bytes_downloaded: Set(to_i64(counters.bytes_downloaded)?),
+            ops_put: Set(saturated(counters.ops_put)),
+            ops_get: Set(saturated(counters.ops_get)),
+            ops_list: Set(saturated(counters.ops_list)),
+            ops_other: Set(saturated(counters.ops_other)),
+            bytes_uploaded: Set(saturated(counters.bytes_uploaded)),
+            bytes_downloaded: Set(saturated(counters.bytes_downloaded)),
         });
     }
     let mut on_conflict =
