@@ -341,6 +341,26 @@ async fn usage_totals(
     totals
 }
 
+/// The head of a PUT to `target` signed by root with an `UNSIGNED-PAYLOAD` body.
+fn unsigned_put(app: &App, target: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+    let mut request = Request::builder()
+        .method("PUT")
+        .uri(format!("http://127.0.0.1:9000{target}"))
+        .header("host", "127.0.0.1:9000");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut request = request.body(()).unwrap();
+    let params = SigningParams::s3(&app.root, "us-east-1", SystemTime::now());
+    sign_request(
+        &mut request,
+        SignableBody::Mode(PayloadMode::Unsigned),
+        &params,
+    )
+    .unwrap();
+    request.into_parts().0
+}
+
 /// A body that sends `first` and then nothing more, as a client that stalls and goes away.
 struct Stalling {
     first: Option<Bytes>,
@@ -372,21 +392,7 @@ async fn usage_counts_a_request_abandoned_mid_upload() {
         app.root("PUT", "/stalled", &[], b"").await.status,
         StatusCode::OK
     );
-    let mut request = Request::builder()
-        .method("PUT")
-        .uri("http://127.0.0.1:9000/stalled/k")
-        .header("host", "127.0.0.1:9000")
-        .header("content-length", "5000")
-        .body(())
-        .unwrap();
-    let params = SigningParams::s3(&app.root, "us-east-1", SystemTime::now());
-    sign_request(
-        &mut request,
-        SignableBody::Mode(PayloadMode::Unsigned),
-        &params,
-    )
-    .unwrap();
-    let (parts, ()) = request.into_parts();
+    let parts = unsigned_put(&app, "/stalled/k", &[("content-length", "5000")]);
     let body = Stalling {
         first: Some(Bytes::from(vec![b'x'; 1_000])),
     };
@@ -752,20 +758,7 @@ async fn bad_input_gets_its_s3_error_and_leaves_nothing_behind() {
     );
 
     // A client that disconnects mid-upload.
-    let mut request = Request::builder()
-        .method("PUT")
-        .uri("http://127.0.0.1:9000/hostile/cut")
-        .header("host", "127.0.0.1:9000")
-        .body(())
-        .unwrap();
-    let params = SigningParams::s3(&app.root, "us-east-1", SystemTime::now());
-    sign_request(
-        &mut request,
-        SignableBody::Mode(PayloadMode::Unsigned),
-        &params,
-    )
-    .unwrap();
-    let (parts, ()) = request.into_parts();
+    let parts = unsigned_put(&app, "/hostile/cut", &[]);
     let cut = reply(
         app.service
             .handle(Request::from_parts(parts, Disconnecting { sent: false }))
