@@ -9,7 +9,8 @@ admin API creates. Checks:
   working at once), disable/enable (403 while disabled), delete; accounts: create, their keys
   reach only their own buckets, delete;
 - a bucket quota of 1 GB: a PutObject past it is refused 403 QuotaExceeded, nothing stored;
-- an operations limit of 60/min (1 op/s): back-to-back requests get 503 SlowDown;
+- an operations limit of 60/min (1 op/s): back-to-back requests get 503 SlowDown, browser
+  form (POST) uploads included;
 - a bandwidth limit of 50 KB/s: a 200 KiB download takes at least 4 s.
 
 Run by `cargo xtask e2e --suite ostor` (S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
@@ -22,6 +23,7 @@ import time
 import unittest
 import uuid
 
+import urllib3
 from botocore.exceptions import ClientError
 
 import depot_e2e
@@ -58,6 +60,15 @@ def create_user(tag):
     user = answer.json()
     pair = user["AWSAccessKeys"][0]
     return email, user, s3_client(pair["AWSAccessKeyId"], pair["AWSSecretAccessKey"])
+
+
+def post_form(s3, bucket, key, data):
+    """A browser form upload of `data` to `key`, signed for `s3`'s keys: (status, body)."""
+    form = s3.generate_presigned_post(Bucket=bucket, Key=key, ExpiresIn=300)
+    fields = dict(form["fields"])
+    fields["file"] = ("upload.bin", data)  # last: S3 ignores fields after the file
+    response = urllib3.PoolManager().request("POST", form["url"], fields=fields)
+    return response.status, response.data
 
 
 def error_code(error):
@@ -198,9 +209,19 @@ class Enforcement(unittest.TestCase):
                 statuses.append(503)
         self.assertEqual(statuses[0], 200)
         self.assertIn(503, statuses)
+        # Browser form uploads too, though they name their signer only inside the body.
+        time.sleep(1.1)
+        posts = []
+        for index in range(3):
+            status, body = post_form(self.s3, self.bucket, f"posted-{index}", b"form")
+            if status == 503:
+                self.assertIn(b"<Code>SlowDown</Code>", body)
+            posts.append(status)
+        self.assertEqual(posts[0], 204)
+        self.assertIn(503, posts)
         self.assertEqual(admin("DELETE", f"ostor-limits&emailAddress={self.email}&ops").status, 204)
         self.s3.list_objects_v2(Bucket=self.bucket)
-        print(f"  at 1 op/s: {statuses}")
+        print(f"  at 1 op/s: {statuses}, POST uploads {posts}")
 
     def test_downloads_are_paced_to_the_bandwidth_limit(self):
         self.s3.put_object(Bucket=self.bucket, Key="paced", Body=os.urandom(200 * 1024))

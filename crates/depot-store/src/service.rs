@@ -359,8 +359,22 @@ impl S3Service {
                 let bucket = bucket.ok_or_else(|| s3_error!(MethodNotAllowed))?;
                 let check = PayloadCheck::unsigned(PayloadMode::Unsigned, &parts.headers)?;
                 let (stream, _) = crate::body::payload_stream(verified(body, check));
-                ops::post::post_object(&self.inner.engine, &bucket, &parts.headers, stream, seen)
-                    .await
+                // The form names its signer only inside the body, so the limits are applied
+                // there, once the policy's signature checked out.
+                let admit = async |principal: &Principal| {
+                    self.admit(principal, Some(&bucket), OpClass::Put)
+                        .await
+                        .map(drop)
+                };
+                ops::post::post_object(
+                    &self.inner.engine,
+                    &bucket,
+                    &parts.headers,
+                    stream,
+                    seen,
+                    admit,
+                )
+                .await
             }
             .await;
             return (outcome, operation);
@@ -388,32 +402,7 @@ impl S3Service {
                 };
                 return Ok(admin.handle(request).await?.map(full));
             }
-            let (user_limits, mut bucket_limits) = self
-                .inner
-                .engine
-                .request_limits(principal.user_id, bucket.as_ref())
-                .await?;
-            // A bucket's limits count only its owner's requests: someone refused access must
-            // not use up the owner's rate.
-            if bucket_limits.is_some()
-                && let Some(name) = &bucket
-                && !self
-                    .inner
-                    .engine
-                    .bucket_identity(name)
-                    .await
-                    .is_ok_and(|identity| principal.may_use(&identity))
-            {
-                bucket_limits = None;
-            }
-            let limits = AppliedLimits::new(
-                principal.user_id,
-                bucket.as_ref(),
-                (user_limits, bucket_limits),
-            );
-            if !limits.admit(&*self.inner.limiter, class).await {
-                return Err(s3_error!(SlowDown));
-            }
+            let limits = self.admit(&principal, bucket.as_ref(), class).await?;
             let ctx = Ctx {
                 engine: &self.inner.engine,
                 config: &self.inner.config,
@@ -438,6 +427,35 @@ impl S3Service {
         }
         .await;
         (outcome, operation)
+    }
+
+    /// Applies the rate limits of `principal` and of `bucket` to one request of `class`:
+    /// `SlowDown` if either is exhausted, else the limits (for pacing its download).
+    async fn admit(
+        &self,
+        principal: &Principal,
+        bucket: Option<&BucketName>,
+        class: OpClass,
+    ) -> S3Result<AppliedLimits> {
+        let engine = &self.inner.engine;
+        let (user_limits, mut bucket_limits) =
+            engine.request_limits(principal.user_id, bucket).await?;
+        // A bucket's limits count only its owner's requests: someone refused access must
+        // not use up the owner's rate.
+        if bucket_limits.is_some()
+            && let Some(name) = bucket
+            && !engine
+                .bucket_identity(name)
+                .await
+                .is_ok_and(|identity| principal.may_use(&identity))
+        {
+            bucket_limits = None;
+        }
+        let limits = AppliedLimits::new(principal.user_id, bucket, (user_limits, bucket_limits));
+        if !limits.admit(&*self.inner.limiter, class).await {
+            return Err(s3_error!(SlowDown));
+        }
+        Ok(limits)
     }
 
     /// Verifies the request's signature (V4 or V2) and finds its principal; the checks of

@@ -46,16 +46,19 @@ fn policy_error(message: impl std::fmt::Display) -> S3Error {
     )
 }
 
-/// Handles a POST Object request to `bucket`.
-pub(crate) async fn post_object<S>(
+/// Handles a POST Object request to `bucket`; `admit` applies the signer's rate limits once
+/// the form's signature checked out, before the file is read.
+pub(crate) async fn post_object<S, A>(
     engine: &Engine,
     bucket: &BucketName,
     headers: &HeaderMap,
     body: S,
     seen: &Seen,
+    admit: A,
 ) -> S3Result<Response<ResponseBody>>
 where
     S: futures_core::Stream<Item = Result<bytes::Bytes, BoxError>> + Send + Unpin + 'static,
+    A: AsyncFnOnce(&Principal) -> S3Result<()>,
 {
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
@@ -118,6 +121,7 @@ where
     if !principal.may_use(&identity) {
         return Err(s3_error!(AccessDenied));
     }
+    admit(&principal).await?;
     let length_range = match &policy_text {
         Some(policy) => check_policy(policy, bucket, &fields)?,
         None => None,
