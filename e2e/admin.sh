@@ -39,10 +39,17 @@ $(printf '%s\n' "$OUT" | sed 's/^/       | /')"
     fi
 }
 
-# jq_py EXPR: evaluates a Python expression over the JSON in $OUT, bound to `d`.
+# jq_py EXPR: evaluates a Python expression over the JSON in $OUT, bound to `d`;
+# period_end(name) is when the period of a usage object's name ended (Unix seconds).
 jq_py() {
-    python3 -c 'import json, sys; d = json.loads(sys.stdin.read()); print(eval(sys.argv[1]))' \
-        "$1" <<<"$OUT"
+    python3 -c '
+import datetime, json, sys
+def period_end(name):
+    start, period = name.split("-", 3)[3].rsplit("-", 1)
+    start = datetime.datetime.strptime(start, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return start.replace(tzinfo=datetime.timezone.utc).timestamp() + int(period)
+d = json.loads(sys.stdin.read())
+print(eval(sys.argv[1]))' "$1" <<<"$OUT"
 }
 
 # expect_exit CODE PATTERN CMD…: the command must exit with CODE, print nothing on stdout,
@@ -75,7 +82,8 @@ s3_as() {
         -H "x-amz-content-sha256: $EMPTY_SHA256" "$S3_ENDPOINT/$4"
 }
 
-STAMP="$(date +%s)-$RANDOM"
+STARTED=$(date +%s)
+STAMP="$STARTED-$RANDOM"
 EMAIL="e2e-admin-$STAMP@example.com"
 B=$(unique_bucket)
 D="$B-dst"
@@ -261,16 +269,52 @@ expect_exit 2 'remote-secret-key' admin replication set "$B" --destination "$D" 
     --remote-endpoint "$S3_ENDPOINT" --remote-access-key "$KEY1"
 
 step "usage"
-# The harness's server writes a usage object every 2 s: this suite's own requests so far
-# are in one within a few seconds.
-for _ in $(seq 50); do
+# user_usage: the counters of $USER_ID summed over the usage objects of periods that ended
+# after this suite started, as "bucket:put,get,list,other" lines after a first line
+# "OBJ=<the newest object that has any>".
+user_usage() {
     run_json admin --json usage list
-    [[ "$(jq_py 'd["nr_items"]')" != 0 ]] && break
-    sleep 0.2
+    : >"$E2E_TMP/usage.jsonl"
+    for name in $(jq_py "' '.join(n for n in d['items'] if period_end(n) >= $STARTED)"); do
+        run_json admin --json usage show "$name"
+        jq_py "json.dumps(dict(d, name='$name'))" >>"$E2E_TMP/usage.jsonl"
+    done
+    python3 - "$USER_ID" "$E2E_TMP/usage.jsonl" <<'PY'
+import collections, json, sys
+user, path = sys.argv[1], sys.argv[2]
+totals, newest = collections.defaultdict(lambda: [0, 0, 0, 0]), ""
+for line in open(path):
+    report = json.loads(line)
+    for item in report["items"]:
+        if item["key"]["user_id"] == user:
+            newest = report["name"]
+            ops = item["counters"]["ops"]
+            for i, op in enumerate(("put", "get", "list", "other")):
+                totals[item["key"]["bucket"]][i] += ops[op]
+print("OBJ=" + newest)
+for bucket in sorted(totals):
+    print(bucket + ":" + ",".join(map(str, totals[bucket])))
+PY
+}
+# The harness's server writes a usage object every 2 s: this suite's user's requests that
+# authenticated — its refused `user list` (outside any bucket) and its two bucket creations;
+# the wrong secret and the disabled key proved no one — show up within a few seconds,
+# counted once each as "other".
+WANT="OBJ=
+:0,0,0,1
+$B:0,0,0,1
+$D:0,0,0,1"
+for _ in $(seq 10); do
+    GOT=$(user_usage)
+    [[ "$(sed 1d <<<"$GOT")" == "$(sed 1d <<<"$WANT")" ]] && break
+    sleep 1
 done
-check_eq "$(jq_py 'd["nr_items"] > 0 and d["nr_items"] == len(d["items"])')" True \
-    "usage list --json lists the objects written so far"
-OBJ=$(jq_py 'd["items"][-1]')
+check_eq "$(sed 1d <<<"$GOT")" "$(sed 1d <<<"$WANT")" \
+    "usage counts this suite's user's three authenticated requests, once each"
+OBJ=$(head -1 <<<"$GOT" | cut -d= -f2)
+run_json admin --json usage list
+check_eq "$(jq_py 'd["nr_items"] == len(d["items"])')" True \
+    "usage list --json: nr_items counts the names"
 [[ "$OBJ" =~ ^s3-usage-0000000000000001-[0-9T:.-]+Z-[0-9]+$ ]] || fail "usage object name [$OBJ]"
 ok "usage objects are named s3-usage-<service id>-<start>-<period>"
 run admin usage list

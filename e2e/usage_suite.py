@@ -54,11 +54,16 @@ class Tally:
             headers = answer["ResponseMetadata"]["HTTPHeaders"]
             counters["downloaded"] += int(headers.get("content-length", "0"))
 
-    def run(self, bucket, op, call, uploaded=0, head=False):
+    def run(self, bucket, op, call, uploaded=0, head=False, error=None):
+        """Makes the call and counts it. It must succeed, or fail with the S3 code `error`."""
         try:
             answer = call()
-        except ClientError as error:
-            answer = error.response
+        except ClientError as failure:
+            answer = failure.response
+            if answer["Error"]["Code"] != error:
+                raise
+        else:
+            assert error is None, f"expected {error}, got a success"
         self.count(bucket, op, answer, uploaded, head)
         return answer
 
@@ -155,8 +160,8 @@ class Periodic(unittest.TestCase):
         tally.run(bucket, "get", lambda: s3.head_object(Bucket=bucket, Key="a"), head=True)
         tally.run(bucket, "list", lambda: s3.list_objects_v2(Bucket=bucket))
         tally.run(bucket, "list", lambda: s3.list_objects(Bucket=bucket, Prefix="a"))
-        missing = tally.run(bucket, "get", lambda: s3.get_object(Bucket=bucket, Key="missing"))
-        self.assertEqual(missing["Error"]["Code"], "NoSuchKey")
+        tally.run(bucket, "get", lambda: s3.get_object(Bucket=bucket, Key="missing"),
+                  error="NoSuchKey")
         tally.run(bucket, "put", lambda: s3.copy_object(
             Bucket=bucket, Key="c", CopySource={"Bucket": bucket, "Key": "a"}))
         tally.run(bucket, "other", lambda: s3.delete_object(Bucket=bucket, Key="a"))
@@ -189,9 +194,11 @@ class Periodic(unittest.TestCase):
         self.assertEqual(admin_request(ENDPOINT, key, secret, "GET", "ostor-usage").status, 403)
 
 
-@unittest.skipUnless(DEPOT_API, "needs DEPOT_API_BIN")
 class CleanShutdown(unittest.TestCase):
     def test_the_period_cut_short_is_written_on_a_clean_stop(self):
+        # The harness gives the binary whenever it started the server; without it (a server
+        # given with --endpoint) this check cannot run, and the suite says so by failing.
+        self.assertTrue(DEPOT_API, "DEPOT_API_BIN is not set: no depot-api to stop and start")
         # The longest period there is (366 days): none ends while the test runs.
         server = DepotServer(
             "usage", DEPOT_USAGE_PERIOD_SECS=str(LONGEST_PERIOD), DEPOT_SERVICE_ID="42",
@@ -224,7 +231,6 @@ class CleanShutdown(unittest.TestCase):
             for name, report in reports:
                 self.assertTrue(name.startswith("s3-usage-0000000000000042-"), name)
                 # Cut short: from the first start to the stop, not the configured period.
-                self.assertGreaterEqual(report["period"], 1)
                 self.assertLessEqual(report["period"], ran + 1)
                 deleted = server.admin("DELETE", f"ostor-usage&obj={name}")
                 self.assertEqual(deleted.status, 204, deleted.body)
@@ -240,5 +246,4 @@ class CleanShutdown(unittest.TestCase):
 
 if __name__ == "__main__":
     result = unittest.main(verbosity=2, exit=False).result
-    ran = result.testsRun - len(result.skipped)
-    sys.exit(0 if result.wasSuccessful() and ran > 0 else 1)
+    sys.exit(0 if result.wasSuccessful() and not result.skipped else 1)
