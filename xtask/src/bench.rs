@@ -19,8 +19,9 @@ use std::time::Duration;
 use anyhow::{Context, bail, ensure};
 use xshell::{Shell, cmd};
 
-use crate::process::{tee_log_until_listening, wait_with_timeout};
+use crate::process::{send_signal, tee_log_until_listening, wait_with_timeout};
 use crate::project_root;
+use rustix::process::Signal;
 
 /// How long a server gets to print its `listening` line.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -394,12 +395,8 @@ impl Server {
         if let Some(status) = self.child.try_wait()? {
             bail!("{} had already exited ({status})", self.name);
         }
-        // `kill(1)` rather than libc: the workspace forbids `unsafe`.
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .context("running kill")?;
-        ensure!(status.success(), "kill -TERM {} failed", self.child.id());
+        send_signal(&self.child, Signal::TERM, false)
+            .with_context(|| format!("sending SIGTERM to {}", self.name))?;
         let Some(status) = wait_with_timeout(&mut self.child, EXIT_TIMEOUT)? else {
             let _ = self.child.kill();
             let _ = self.child.wait();

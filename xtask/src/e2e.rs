@@ -32,8 +32,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail, ensure};
 use xshell::{Shell, cmd};
 
-use crate::process::{tee_log_until_listening, wait_with_timeout};
+use crate::process::{send_signal, tee_log_until_listening, wait_with_timeout};
 use crate::project_root;
+use rustix::process::Signal;
 
 /// How long `depot-api` gets to print its `listening` line, and then to answer `/healthz`.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -410,7 +411,7 @@ impl Server {
         if let Some(status) = self.child.try_wait()? {
             bail!("depot-api had already exited ({status}) before the suites finished");
         }
-        signal("-TERM", &self.child.id().to_string())?;
+        send_signal(&self.child, Signal::TERM, false).context("sending SIGTERM to depot-api")?;
         let status = wait_with_timeout(&mut self.child, EXIT_TIMEOUT)?;
         let Some(status) = status else {
             let _ = self.child.kill();
@@ -848,23 +849,11 @@ fn run_suite(
 
 /// SIGTERM to the suite's process group, then SIGKILL if it lingers.
 fn stop_group(child: &mut Child) -> anyhow::Result<()> {
-    let group = format!("-{}", child.id());
-    let _ = signal("-TERM", &group);
+    let _ = send_signal(child, Signal::TERM, true);
     if wait_with_timeout(child, Duration::from_secs(5))?.is_none() {
-        let _ = signal("-KILL", &group);
+        let _ = send_signal(child, Signal::KILL, true);
         child.wait()?;
     }
-    Ok(())
-}
-
-/// `kill(1)` rather than libc: the workspace forbids `unsafe`.
-fn signal(signal: &str, target: &str) -> anyhow::Result<()> {
-    let status = Command::new("kill")
-        .args([signal, "--", target])
-        .stderr(Stdio::null())
-        .status()
-        .context("running kill")?;
-    ensure!(status.success(), "kill {signal} {target} failed: {status}");
     Ok(())
 }
 
@@ -997,9 +986,9 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(10));
         // Nothing is left in the group once the orphaned grandchild is reaped: signalling the
         // group then finds no process.
-        let group = format!("-{}", child.id());
         let deadline = Instant::now() + Duration::from_secs(5);
-        while signal("-0", &group).is_ok() {
+        let group = rustix::process::Pid::from_child(&child);
+        while rustix::process::test_kill_process_group(group).is_ok() {
             assert!(
                 Instant::now() < deadline,
                 "the suite's children outlived it"

@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStderr, ExitStatus};
+
+use rustix::process::{Pid, Signal};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,19 @@ pub(crate) fn tee_log_until_listening(
         }
     });
     rx
+}
+
+/// Sends `signal` to the child; with `group`, to its whole process group (a child started with
+/// `process_group(0)` leads one). Through rustix: the workspace forbids `unsafe`, and `kill(1)`
+/// is not on every machine.
+pub(crate) fn send_signal(child: &Child, signal: Signal, group: bool) -> std::io::Result<()> {
+    let pid = Pid::from_child(child);
+    let sent = if group {
+        rustix::process::kill_process_group(pid, signal)
+    } else {
+        rustix::process::kill_process(pid, signal)
+    };
+    sent.map_err(std::io::Error::from)
 }
 
 /// Waits for the child to exit, at most `timeout`; None if it is still running.

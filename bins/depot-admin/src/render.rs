@@ -1,6 +1,7 @@
-//! What each command prints: aligned tables for people, JSON for scripts. The JSON is the admin
-//! API's own answer (the reference's field names) wherever there is one, so a script written
-//! against `depot-admin --json` reads what a script against the API reads.
+//! What each command prints: aligned tables for people, JSON for scripts. The JSON keeps the
+//! admin API's objects (the reference's field names), so a script written against
+//! `depot-admin --json` reads the fields a script against the API reads; lists are printed as
+//! a bare array of them, and `replication show` as its own view of the document and headers.
 
 use chrono::DateTime;
 use depot_ostor::client::ReplicationSettings;
