@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use depot_domain::{BucketName, BucketRef, ObjectKey, OpClass, UsageKey, UserId};
+use depot_domain::{BucketName, BucketRef, ObjectKey, OpClass, UserId};
 use depot_engine::{BucketIdentity, Engine, UsageMeter};
 use depot_sigv4::{BoxError, PayloadCheck, PayloadMode, VerifiedBody, Verifier};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -19,7 +19,7 @@ use crate::auth::v2::V2Auth;
 use crate::body::{ResponseBody, empty, full, read_limited};
 use crate::limits::{AppliedLimits, LimiterState, MemoryLimiter, PacedBody, op_class};
 use crate::router::{Addressing, Params, Route, route};
-use crate::telemetry::{AbandonedUsage, LoggedBody, RequestRecord, UsageTally};
+use crate::telemetry::{LoggedBody, RequestRecord, UsageRecorder};
 use crate::{S3Error, S3Result, ops, s3_error};
 
 /// The largest object a single PUT may create: 5 GiB, as S3.
@@ -80,10 +80,12 @@ pub struct S3Service {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     engine: Engine,
     config: StoreConfig,
-    verifier: Verifier,
+    /// Shared by rebuilt services, with its cache of signing keys.
+    verifier: Arc<Verifier>,
     /// The admin API mounted beside S3, if any (`?ostor-…`, `?replication`).
     admin: Option<Arc<dyn AdminApi>>,
     /// Where rate and bandwidth limits keep their counters.
@@ -123,24 +125,67 @@ pub(crate) struct Seen {
     pub(crate) addressed: OnceLock<BucketName>,
     /// The user whose key signed it.
     pub(crate) user: OnceLock<UserId>,
-    /// The bucket it addressed, as looked up to check access.
-    pub(crate) bucket: OnceLock<Arc<BucketIdentity>>,
+    /// The addressed bucket as looked up, once per request (`None`: it does not exist).
+    pub(crate) bucket: OnceLock<Option<Arc<BucketIdentity>>>,
 }
 
 impl Seen {
+    /// The addressed bucket `name`, looked up at most once per request however many checks
+    /// ask (rate limits, access, the operation).
+    ///
+    /// Errors: `NoSuchBucket`.
+    pub(crate) async fn lookup_bucket(
+        &self,
+        engine: &Engine,
+        name: &BucketName,
+    ) -> S3Result<Arc<BucketIdentity>> {
+        let found = match self.bucket.get() {
+            Some(found) => found.clone(),
+            None => {
+                let found = match engine.bucket_identity(name).await {
+                    Ok(identity) => Some(identity),
+                    Err(depot_engine::EngineError::NoSuchBucket) => None,
+                    Err(error) => return Err(error.into()),
+                };
+                self.bucket.get_or_init(|| found).clone()
+            }
+        };
+        found.ok_or_else(|| s3_error!(NoSuchBucket))
+    }
+
+    /// The addressed bucket `name` if `principal` may use it: `AccessDenied` for a bucket
+    /// that exists but is not theirs, as S3 answers.
+    pub(crate) async fn usable_bucket(
+        &self,
+        engine: &Engine,
+        name: &BucketName,
+        principal: &Principal,
+    ) -> S3Result<Arc<BucketIdentity>> {
+        let bucket = self.lookup_bucket(engine, name).await?;
+        if !principal.may_use(&bucket) {
+            return Err(s3_error!(AccessDenied));
+        }
+        Ok(bucket)
+    }
+
     /// The bucket incarnation the request found, else the name it gave with epoch 0.
     pub(crate) fn bucket_ref(&self) -> Option<BucketRef> {
         match (self.bucket.get(), self.addressed.get()) {
-            (Some(identity), _) => Some(BucketRef {
-                name: identity.name.clone(),
-                epoch: u64::try_from(identity.epoch).unwrap_or(0),
-            }),
-            (None, Some(name)) => Some(BucketRef {
+            (Some(Some(identity)), _) => Some(incarnation(identity)),
+            (_, Some(name)) => Some(BucketRef {
                 name: name.clone(),
                 epoch: 0,
             }),
-            (None, None) => None,
+            (_, None) => None,
         }
+    }
+}
+
+/// The bucket as usage counts it: its name and epoch.
+fn incarnation(identity: &BucketIdentity) -> BucketRef {
+    BucketRef {
+        name: identity.name.clone(),
+        epoch: u64::try_from(identity.epoch).unwrap_or(0),
     }
 }
 
@@ -159,24 +204,18 @@ impl Ctx<'_> {
             .ok_or_else(|| s3_error!(InternalError, "no key routed"))
     }
 
-    /// Checks that the caller owns the bucket, and returns it. A bucket that exists but belongs
-    /// to someone else is `AccessDenied`, as S3 answers.
-    pub(crate) async fn owned_bucket(
-        &self,
-    ) -> S3Result<std::sync::Arc<depot_engine::BucketIdentity>> {
-        let bucket = self.engine.bucket_identity(self.bucket()?).await?;
-        let _ = self.seen.bucket.set(bucket.clone());
-        if !self.principal.may_use(&bucket) {
-            return Err(s3_error!(AccessDenied));
-        }
-        Ok(bucket)
+    /// Checks that the caller may use the bucket, and returns it (see [`Seen::usable_bucket`]).
+    pub(crate) async fn owned_bucket(&self) -> S3Result<Arc<BucketIdentity>> {
+        self.seen
+            .usable_bucket(self.engine, self.bucket()?, &self.principal)
+            .await
     }
 }
 
 impl S3Service {
     /// The service over `engine`.
     pub fn new(engine: Engine, config: StoreConfig) -> Self {
-        let verifier = Verifier::new("s3");
+        let verifier = Arc::new(Verifier::new("s3"));
         Self {
             inner: Arc::new(Inner {
                 engine,
@@ -208,14 +247,7 @@ impl S3Service {
     }
 
     fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
-        let mut inner = Inner {
-            engine: self.inner.engine.clone(),
-            config: self.inner.config.clone(),
-            verifier: Verifier::new("s3"),
-            admin: self.inner.admin.clone(),
-            limiter: self.inner.limiter.clone(),
-            usage: self.inner.usage.clone(),
-        };
+        let mut inner = Inner::clone(&self.inner);
         change(&mut inner);
         Self {
             inner: Arc::new(inner),
@@ -250,10 +282,13 @@ impl S3Service {
                     .contains_key(http::header::TRANSFER_ENCODING));
         let seen = Arc::new(Seen::default());
         let uploaded = Arc::new(AtomicU64::new(0));
-        // Until the response is handed on, dropping this future (a reset stream, a connection
-        // closed mid-request) still counts the request.
-        let mut abandoned =
-            AbandonedUsage::new(self.inner.usage.clone(), seen.clone(), uploaded.clone());
+        // Made first, so that dropping this future (a reset stream, a connection closed
+        // mid-request) still counts the request.
+        let mut usage = self
+            .inner
+            .usage
+            .clone()
+            .map(|meter| UsageRecorder::new(meter, seen.clone(), uploaded.clone()));
         let (outcome, operation) = self.dispatch(request, &seen, &uploaded).await;
         let mut response = match outcome {
             Ok(response) => response,
@@ -273,18 +308,12 @@ impl S3Service {
             headers.insert("x-amz-id-2", value);
         }
         headers.insert(http::header::SERVER, HeaderValue::from_static("Depot"));
-        let usage = match (&self.inner.usage, seen.user.get()) {
-            (Some(meter), Some(user)) => Some(UsageTally {
-                meter: meter.clone(),
-                key: UsageKey {
-                    user: *user,
-                    bucket: self.usage_bucket(&seen).await,
-                },
-                class: seen.class.get().copied().unwrap_or(OpClass::Other),
-            }),
-            _ => None,
-        };
-        abandoned.disarm();
+        if let Some(recorder) = &mut usage
+            && seen.user.get().is_some()
+        {
+            let succeeded = response.status().is_success();
+            recorder.bucket = Some(self.usage_bucket(&seen, succeeded).await);
+        }
         let record = RequestRecord {
             request_id,
             operation,
@@ -299,14 +328,20 @@ impl S3Service {
     }
 
     /// The bucket a request's usage is counted under: the one it addressed, in the
-    /// incarnation (epoch) it found — or, if it looked none up (it made the bucket, or failed
-    /// before), the one there is now, else the name with epoch 0.
-    async fn usage_bucket(&self, seen: &Seen) -> Option<BucketRef> {
-        if seen.bucket.get().is_none()
+    /// incarnation (epoch) it found. A request that looked none up, or succeeded where there
+    /// was none (it made the bucket), looks again; else a missing bucket is its name with
+    /// epoch 0.
+    async fn usage_bucket(&self, seen: &Seen, succeeded: bool) -> Option<BucketRef> {
+        let look_again = match seen.bucket.get() {
+            None => true,
+            Some(None) => succeeded,
+            Some(Some(_)) => false,
+        };
+        if look_again
             && let Some(name) = seen.addressed.get()
             && let Ok(identity) = self.inner.engine.bucket_identity(name).await
         {
-            let _ = seen.bucket.set(identity);
+            return Some(incarnation(&identity));
         }
         seen.bucket_ref()
     }
@@ -362,7 +397,7 @@ impl S3Service {
                 // The form names its signer only inside the body, so the limits are applied
                 // there, once the policy's signature checked out.
                 let admit = async |principal: &Principal| {
-                    self.admit(principal, Some(&bucket), OpClass::Put)
+                    self.admit(principal, Some(&bucket), OpClass::Put, seen)
                         .await
                         .map(drop)
                 };
@@ -402,7 +437,7 @@ impl S3Service {
                 };
                 return Ok(admin.handle(request).await?.map(full));
             }
-            let limits = self.admit(&principal, bucket.as_ref(), class).await?;
+            let limits = self.admit(&principal, bucket.as_ref(), class, seen).await?;
             let ctx = Ctx {
                 engine: &self.inner.engine,
                 config: &self.inner.config,
@@ -436,6 +471,7 @@ impl S3Service {
         principal: &Principal,
         bucket: Option<&BucketName>,
         class: OpClass,
+        seen: &Seen,
     ) -> S3Result<AppliedLimits> {
         let engine = &self.inner.engine;
         let (user_limits, mut bucket_limits) =
@@ -444,10 +480,7 @@ impl S3Service {
         // not use up the owner's rate.
         if bucket_limits.is_some()
             && let Some(name) = bucket
-            && !engine
-                .bucket_identity(name)
-                .await
-                .is_ok_and(|identity| principal.may_use(&identity))
+            && seen.usable_bucket(engine, name, principal).await.is_err()
         {
             bucket_limits = None;
         }

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use depot_domain::{OpClass, UsageCounters, UsageKey};
+use depot_domain::{BucketRef, OpClass, UsageCounters, UsageKey};
 use depot_engine::UsageMeter;
 use depot_sigv4::BoxError;
 use http_body::{Body, Frame, SizeHint};
@@ -37,74 +37,76 @@ pub(crate) struct RequestRecord {
     pub(crate) uploaded: Arc<AtomicU64>,
     pub(crate) started: Instant,
     /// Where the request is counted for usage statistics, if it is.
-    pub(crate) usage: Option<UsageTally>,
+    pub(crate) usage: Option<UsageRecorder>,
 }
 
-/// Counts a request whose `handle` future is dropped before the response was handed on —
-/// the client reset the stream or closed the connection mid-request: it made the request, and
-/// may have sent bytes. Without a response, nothing was downloaded.
-pub(crate) struct AbandonedUsage {
-    armed: Option<(Arc<UsageMeter>, Arc<Seen>, Arc<AtomicU64>)>,
+/// Counts one request in the usage meter, exactly once: when its response body ends or is
+/// dropped ([`UsageRecorder::record`], with the bytes sent), or — if the request's future is
+/// dropped before there is a response (a reset stream, a connection closed mid-upload) — when
+/// this is dropped, with nothing downloaded. Requests that named no user are not counted.
+pub(crate) struct UsageRecorder {
+    meter: Arc<UsageMeter>,
+    seen: Arc<Seen>,
+    uploaded: Arc<AtomicU64>,
+    /// The bucket resolved once the response is ready; until then, what `seen` knows.
+    pub(crate) bucket: Option<Option<BucketRef>>,
+    recorded: bool,
 }
 
-impl AbandonedUsage {
-    pub(crate) fn new(
-        meter: Option<Arc<UsageMeter>>,
-        seen: Arc<Seen>,
-        uploaded: Arc<AtomicU64>,
-    ) -> Self {
+impl UsageRecorder {
+    pub(crate) fn new(meter: Arc<UsageMeter>, seen: Arc<Seen>, uploaded: Arc<AtomicU64>) -> Self {
         Self {
-            armed: meter.map(|meter| (meter, seen, uploaded)),
+            meter,
+            seen,
+            uploaded,
+            bucket: None,
+            recorded: false,
         }
     }
 
-    /// The response is handed on: its body counts the request instead.
-    pub(crate) fn disarm(&mut self) {
-        self.armed = None;
-    }
-}
-
-impl Drop for AbandonedUsage {
-    fn drop(&mut self) {
-        let Some((meter, seen, uploaded)) = self.armed.take() else {
+    /// Counts the request with `downloaded` response bytes; later calls do nothing.
+    pub(crate) fn record(&mut self, downloaded: u64) {
+        if std::mem::replace(&mut self.recorded, true) {
             return;
-        };
-        let Some(user) = seen.user.get() else {
+        }
+        let Some(user) = self.seen.user.get() else {
             return;
         };
         let mut counters = UsageCounters {
-            bytes_uploaded: uploaded.load(Ordering::Relaxed),
+            bytes_uploaded: self.uploaded.load(Ordering::Relaxed),
+            bytes_downloaded: downloaded,
             ..UsageCounters::ZERO
         };
-        counters.record_op(seen.class.get().copied().unwrap_or(OpClass::Other));
+        counters.record_op(self.seen.class.get().copied().unwrap_or(OpClass::Other));
         let key = UsageKey {
             user: *user,
-            bucket: seen.bucket_ref(),
+            bucket: self.bucket.take().unwrap_or_else(|| self.seen.bucket_ref()),
         };
-        meter.record(key, &counters);
+        self.meter.record(key, &counters);
     }
 }
 
-/// Whose usage a request is and where it is counted.
-#[derive(Debug)]
-pub(crate) struct UsageTally {
-    pub(crate) meter: Arc<UsageMeter>,
-    pub(crate) key: UsageKey,
-    pub(crate) class: OpClass,
+impl Drop for UsageRecorder {
+    fn drop(&mut self) {
+        self.record(0);
+    }
+}
+
+impl std::fmt::Debug for UsageRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UsageRecorder")
+            .field("bucket", &self.bucket)
+            .field("recorded", &self.recorded)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RequestRecord {
     fn finish(self, bytes_out: u64, completed: bool) {
         let elapsed = self.started.elapsed();
         let bytes_in = self.uploaded.load(Ordering::Relaxed);
-        if let Some(usage) = self.usage {
-            let mut counters = UsageCounters {
-                bytes_uploaded: bytes_in,
-                bytes_downloaded: bytes_out,
-                ..UsageCounters::ZERO
-            };
-            counters.record_op(usage.class);
-            usage.meter.record(usage.key, &counters);
+        if let Some(mut usage) = self.usage {
+            usage.record(bytes_out);
         }
         let status = self.status.to_string();
         metrics::counter!(REQUESTS_TOTAL, "operation" => self.operation, "status" => status)

@@ -116,11 +116,7 @@ where
     let policy_text = fields.get("policy").cloned();
     let principal = authenticate(engine, &fields, policy_text.as_deref()).await?;
     let _ = seen.user.set(principal.user_id);
-    let identity = engine.bucket_identity(bucket).await?;
-    let _ = seen.bucket.set(identity.clone());
-    if !principal.may_use(&identity) {
-        return Err(s3_error!(AccessDenied));
-    }
+    seen.usable_bucket(engine, bucket, &principal).await?;
     admit(&principal).await?;
     let length_range = match &policy_text {
         Some(policy) => check_policy(policy, bucket, &fields)?,
