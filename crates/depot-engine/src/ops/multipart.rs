@@ -478,7 +478,9 @@ async fn record_part_in(
     uploads::insert_part(txn, upload_id, part, blob).await?;
     // The upload's parts are not stored bytes yet, but a part that could never be completed
     // within the quota is refused now rather than at completion.
-    super::objects::check_quotas(txn, &bucket_info, Some(upload_id)).await?;
+    let quotas =
+        crate::repo::settings::applicable(txn, bucket_info.owner, &bucket_info.name).await?;
+    super::objects::check_quotas(txn, &bucket_info, Some(upload_id), quotas).await?;
     Ok(replaced.map(|old| vec![old.blob]).unwrap_or_default())
 }
 

@@ -305,6 +305,12 @@ pub(crate) async fn write_object_in(
         }
         None => (Vec::new(), 1, new_size),
     };
+    // Read before the bucket row's update below, so its lock is not held over this read.
+    let quotas = if bytes_delta > 0 {
+        Some(crate::repo::settings::applicable(txn, bucket.owner, &bucket.name).await?)
+    } else {
+        None
+    };
     let replication_status = crate::ops::replication::queue_put(txn, bucket, key).await?;
     objects::insert(
         txn,
@@ -317,8 +323,8 @@ pub(crate) async fn write_object_in(
     .await?;
     // Last, so the bucket row's update lock is held for as short a time as possible.
     buckets::add_usage(txn, bucket.id, objects_delta, bytes_delta).await?;
-    if bytes_delta > 0 {
-        check_quotas(txn, bucket, None).await?;
+    if let Some(quotas) = quotas {
+        check_quotas(txn, bucket, None, quotas).await?;
     }
     let info = ObjectInfo {
         bucket: bucket.name.clone(),
@@ -335,8 +341,9 @@ pub(crate) async fn write_object_in(
 }
 
 /// Fails with [`EngineError::QuotaExceeded`] if the bucket's stored bytes, or its owner's,
-/// plus the parts of `upload` (not stored bytes yet), exceed the quota that applies; reads
-/// the parts only when a quota applies. Called after the
+/// plus the parts of `upload` (not stored bytes yet), exceed `quotas` (the user's and the
+/// bucket's that apply, as `settings::applicable` reads them); sums the parts only when a
+/// quota applies. Called after the
 /// transaction has added its growth to the bucket's counter: that update holds the bucket's
 /// row, and the user's row is locked before the owner's buckets are summed, so concurrent
 /// writers are checked one after another and cannot overshoot together.
@@ -344,18 +351,13 @@ pub(crate) async fn check_quotas(
     txn: &DatabaseTransaction,
     bucket: &BucketInfo,
     upload: Option<&str>,
+    (user_quota, bucket_quota): (Option<u64>, Option<u64>),
 ) -> Result<(), EngineError> {
-    let (user_quota, bucket_quota) =
-        crate::repo::settings::applicable(txn, bucket.owner, &bucket.name).await?;
     if user_quota.is_none() && bucket_quota.is_none() {
         return Ok(());
     }
     let pending = match upload {
-        Some(upload_id) => crate::repo::uploads::parts(txn, upload_id)
-            .await?
-            .iter()
-            .map(|part| part.info.size)
-            .fold(0u64, u64::saturating_add),
+        Some(upload_id) => crate::repo::uploads::parts_bytes(txn, upload_id).await?,
         None => 0,
     };
     if let Some(limit) = bucket_quota {

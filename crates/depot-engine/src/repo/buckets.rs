@@ -176,17 +176,18 @@ pub(crate) async fn owner_bytes(
     connection: &impl ConnectionTrait,
     owner: UserId,
 ) -> Result<u64, EngineError> {
-    // Summed here rather than with SUM(): PostgreSQL's SUM of a BIGINT is a NUMERIC.
-    let sizes: Vec<i64> = buckets::Entity::find()
+    // Cast: PostgreSQL's SUM of a BIGINT is a NUMERIC.
+    let total: Option<i64> = buckets::Entity::find()
         .select_only()
-        .column(buckets::Column::BytesUsed)
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(bytes_used), 0) AS BIGINT)"),
+            "total",
+        )
         .filter(buckets::Column::OwnerId.eq(owner.to_string()))
         .into_tuple()
-        .all(connection)
+        .one(connection)
         .await?;
-    sizes.into_iter().try_fold(0u64, |total, bytes| {
-        Ok(total.saturating_add(to_u64(bytes, "bucket bytes used")?))
-    })
+    to_u64(total.unwrap_or(0), "bytes used by the owner's buckets")
 }
 
 /// The bytes stored in the bucket, as this transaction sees them.

@@ -155,6 +155,25 @@ pub(crate) async fn parts(
     parts_after(connection, upload_id, 0, None).await
 }
 
+/// The bytes of the upload's parts so far, summed by the database.
+pub(crate) async fn parts_bytes(
+    connection: &impl ConnectionTrait,
+    upload_id: &str,
+) -> Result<u64, EngineError> {
+    // Cast: PostgreSQL's SUM of a BIGINT is a NUMERIC.
+    let total: Option<i64> = multipart_parts::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"),
+            "total",
+        )
+        .filter(multipart_parts::Column::UploadId.eq(upload_id))
+        .into_tuple()
+        .one(connection)
+        .await?;
+    to_u64(total.unwrap_or(0), "upload part bytes")
+}
+
 /// Parts numbered above `after`, at most `limit` of them.
 pub(crate) async fn parts_after(
     connection: &impl ConnectionTrait,

@@ -180,6 +180,20 @@ engine_tests! {
             Err(EngineError::QuotaExceeded(message)) if message.contains("bucket quota of 1 GB")
         ));
         assert_eq!(engine.bucket(&first).await.expect("bucket").bytes_used, stored_in_first);
+
+        // An upload's parts count before they are stored bytes: with 10 MiB left, a 6 MiB
+        // part fits and a second one does not.
+        const MIB: u64 = 1024 * 1024;
+        let fill = stage_zeros(engine, (BYTES_PER_GB - stored_in_first - 10 * MIB) as usize).await;
+        engine.put_object(&first, &key("fill"), fill, ObjectAttributes::default(), WriteCondition::None).await.expect("fits");
+        let upload = engine.create_multipart_upload(&first, &key("parts"), user, ObjectAttributes::default()).await.expect("upload");
+        let part = stage_zeros(engine, 6 * MIB as usize).await;
+        engine.upload_part(&first, &key("parts"), &upload, 1, part, None).await.expect("the first part fits");
+        let part = stage_zeros(engine, 6 * MIB as usize).await;
+        assert!(matches!(
+            engine.upload_part(&first, &key("parts"), &upload, 2, part, None).await,
+            Err(EngineError::QuotaExceeded(message)) if message.contains("bucket quota of 1 GB")
+        ));
     }
 
     async fn bucket_size_history_keeps_the_peak(harness) {
