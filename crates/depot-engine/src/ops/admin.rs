@@ -134,10 +134,8 @@ impl Engine {
         let engine = self.clone();
         to_completion(async move {
             let outcome = write_txn!(engine, |txn| async {
-                if users::find(&txn, id, true).await?.is_none() {
-                    return Err(EngineError::NoSuchUser);
-                }
-                if !buckets::list_by_owner(&txn, id, None).await?.is_empty() {
+                users::get(&txn, id, true).await?;
+                if buckets::owns_any(&txn, id, None).await? {
                     return Err(EngineError::UserHasBuckets);
                 }
                 settings::forget_subject(&txn, Subject::User(id)).await?;
@@ -163,9 +161,7 @@ impl Engine {
         to_completion(async move {
             let sealer = &engine.inner.sealer;
             let outcome = write_txn!(engine, |txn| async {
-                if users::find(&txn, owner, true).await?.is_none() {
-                    return Err(EngineError::NoSuchUser);
-                }
+                users::get(&txn, owner, true).await?;
                 if users::has_account(&txn, owner, name.as_str()).await? {
                     return Err(EngineError::AccountAlreadyExists);
                 }
@@ -191,14 +187,11 @@ impl Engine {
         let (engine, name) = (self.clone(), name.clone());
         to_completion(async move {
             let outcome = write_txn!(engine, |txn| async {
-                if users::find(&txn, owner, true).await?.is_none() {
-                    return Err(EngineError::NoSuchUser);
-                }
+                users::get(&txn, owner, true).await?;
                 if !users::has_account(&txn, owner, name.as_str()).await? {
                     return Err(EngineError::NoSuchAccount);
                 }
-                let owned = buckets::list_by_owner(&txn, owner, Some(name.as_str())).await?;
-                if !owned.is_empty() {
+                if buckets::owns_any(&txn, owner, Some(name.as_str())).await? {
                     return Err(EngineError::AccountHasBuckets);
                 }
                 users::delete_account(&txn, owner, name.as_str()).await?;
@@ -227,9 +220,7 @@ impl Engine {
         let access_key_id = access_key_id.to_owned();
         to_completion(async move {
             let outcome = write_txn!(engine, |txn| async {
-                if users::find(&txn, owner, true).await?.is_none() {
-                    return Err(EngineError::NoSuchUser);
-                }
+                users::get(&txn, owner, true).await?;
                 let account = account.as_ref().map(AccountName::as_str);
                 if let Some(account) = account
                     && !users::has_account(&txn, owner, account).await?
@@ -396,12 +387,7 @@ async fn subject_exists(
 ) -> Result<(), EngineError> {
     match subject {
         Subject::User(id) => {
-            if users::find(connection, *id, lock.is_some())
-                .await?
-                .is_none()
-            {
-                return Err(EngineError::NoSuchUser);
-            }
+            users::get(connection, *id, lock.is_some()).await?;
         }
         Subject::Bucket(name) => {
             buckets::get(connection, name, lock).await?;

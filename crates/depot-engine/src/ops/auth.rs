@@ -66,9 +66,7 @@ impl Engine {
     ///
     /// Errors: [`EngineError::NoSuchUser`].
     pub async fn user(&self, id: UserId) -> Result<S3User, EngineError> {
-        users::find(self.db(), id, false)
-            .await?
-            .ok_or(EngineError::NoSuchUser)
+        users::get(self.db(), id, false).await
     }
 
     /// Generates a key pair for `user`, or for the user's ostor account `account`.
@@ -102,9 +100,7 @@ impl Engine {
         let outcome = write_txn!(self, |txn| async {
             // Locking the user serialises key creation for them, so two concurrent calls
             // cannot both see one free slot.
-            if users::find(&txn, user, true).await?.is_none() {
-                return Err(EngineError::NoSuchUser);
-            }
+            users::get(&txn, user, true).await?;
             if let Some(account) = account
                 && !users::has_account(&txn, user, account).await?
             {

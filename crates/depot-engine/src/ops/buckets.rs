@@ -104,7 +104,7 @@ impl Engine {
         owner: Option<UserId>,
     ) -> Result<Vec<BucketInfo>, EngineError> {
         match owner {
-            Some(user) => buckets::list_by_owner(self.db(), user, None).await,
+            Some(user) => self.list_buckets(user).await,
             None => buckets::list_all(self.db()).await,
         }
     }

@@ -135,6 +135,24 @@ pub(crate) async fn list_by_owner(
         .collect()
 }
 
+/// Whether `owner` (or its `account`) owns any bucket.
+pub(crate) async fn owns_any(
+    connection: &impl ConnectionTrait,
+    owner: UserId,
+    account: Option<&str>,
+) -> Result<bool, EngineError> {
+    let select = buckets::Entity::find()
+        .select_only()
+        .column(buckets::Column::Id)
+        .filter(buckets::Column::OwnerId.eq(owner.to_string()));
+    let select = match account {
+        Some(account) => select.filter(buckets::Column::AccountName.eq(account)),
+        None => select,
+    };
+    let any: Option<i64> = select.limit(1).into_tuple().one(connection).await?;
+    Ok(any.is_some())
+}
+
 /// The number of buckets and the sums of their counters, over all owners.
 pub(crate) async fn totals(
     connection: &impl ConnectionTrait,

@@ -70,6 +70,19 @@ pub(crate) async fn find(
         .transpose()
 }
 
+/// The user `id`, its row locked for update when `lock_for_update` (on PostgreSQL).
+///
+/// Errors: [`EngineError::NoSuchUser`].
+pub(crate) async fn get(
+    connection: &impl ConnectionTrait,
+    id: UserId,
+    lock_for_update: bool,
+) -> Result<S3User, EngineError> {
+    find(connection, id, lock_for_update)
+        .await?
+        .ok_or(EngineError::NoSuchUser)
+}
+
 /// The user with this email.
 pub(crate) async fn find_by_email(
     connection: &impl ConnectionTrait,
