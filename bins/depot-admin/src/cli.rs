@@ -13,7 +13,7 @@ use clap::{
 };
 use depot_ostor::client::{LimitTarget, OpsLimits, QuotaTarget, UserRef};
 
-use crate::config::Secret;
+use depot_domain::Secret;
 
 /// What `--help` ends with: the exit codes scripts may rely on.
 const EXIT_CODES: &str = "\

@@ -6,10 +6,9 @@
 //! map in tests), so tests never touch the process environment that parallel tests share.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
+use depot_domain::Secret;
 use serde::Deserialize;
 
 use crate::cli::GlobalArgs;
@@ -26,32 +25,6 @@ pub(crate) const CONFIG_VAR: &str = "DEPOT_ADMIN_CONFIG";
 
 /// The file's place under the user's configuration directory.
 const CONFIG_FILE: &str = "depot/admin.toml";
-
-/// A secret string: usable by the program, never shown by `Debug`.
-#[derive(Deserialize, Clone, PartialEq, Eq)]
-#[serde(transparent)]
-pub(crate) struct Secret(String);
-
-impl Secret {
-    /// The secret itself, for signing.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("<redacted>")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Ok(Self(text.to_owned()))
-    }
-}
 
 /// One layer of connection settings; the same struct is the file's format.
 #[derive(Deserialize, Default, Debug, Clone, PartialEq)]
@@ -91,7 +64,7 @@ impl Layer {
         Layer {
             endpoint: env_var(env, "DEPOT_ENDPOINT"),
             access_key: env_var(env, "DEPOT_ACCESS_KEY"),
-            secret_key: env_var(env, "DEPOT_SECRET_KEY").map(Secret),
+            secret_key: env_var(env, "DEPOT_SECRET_KEY").map(Secret::new),
             region: env_var(env, "DEPOT_S3_REGION"),
         }
     }
@@ -280,7 +253,7 @@ mod tests {
             Connection {
                 endpoint: "http://file.example:9000".into(),
                 access_key: "FILEKEY".into(),
-                secret_key: Secret("file-secret".into()),
+                secret_key: Secret::new("file-secret"),
                 region: "file-region".into(),
             }
         );

@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
-use depot_domain::ServiceId;
+use depot_domain::{Secret, ServiceId};
 use serde::Deserialize;
 
 /// Environment variables by name, as [`process_env`] collects them.
@@ -39,8 +39,6 @@ const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 const MAX_REPLICATION_RETRY_SECS: u64 = 86_400;
 /// An hour per usage object, ostor's usual period.
 const DEFAULT_USAGE_PERIOD_SECS: u64 = 3_600;
-/// 366 days, the longest period the usage meter takes.
-const MAX_USAGE_PERIOD_SECS: u64 = 366 * 86_400;
 
 /// Command line of `depot-api`.
 #[derive(Parser)]
@@ -169,32 +167,6 @@ impl FromStr for LogFormat {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ValueEnum>::from_str(s, true)
-    }
-}
-
-/// A secret string: usable by the program, never shown by `Debug`.
-#[derive(Deserialize, Clone, PartialEq, Eq)]
-#[serde(transparent)]
-pub(crate) struct Secret(String);
-
-impl Secret {
-    /// The secret itself, for the code that checks signatures with it.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_owned()))
     }
 }
 
@@ -385,7 +357,7 @@ impl Layer {
         let root = match (self.root_access_key, self.root_secret_key) {
             (None, None) => None,
             (Some(access_key), Some(secret_key)) => {
-                if access_key.is_empty() || secret_key.0.is_empty() {
+                if access_key.is_empty() || secret_key.expose().is_empty() {
                     bail!("the root access key and secret key must not be empty");
                 }
                 Some(RootCredentials {
@@ -438,10 +410,11 @@ impl Layer {
             );
         }
         let usage_period_secs = self.usage_period_secs.unwrap_or(DEFAULT_USAGE_PERIOD_SECS);
-        if usage_period_secs > MAX_USAGE_PERIOD_SECS {
+        if usage_period_secs > depot_engine::UsageMeter::MAX_PERIOD_SECONDS {
             bail!(
-                "usage_period_secs must be at most {MAX_USAGE_PERIOD_SECS} (0 turns usage \
-                 statistics off), not {usage_period_secs}"
+                "usage_period_secs must be at most {} (0 turns usage statistics off), not \
+                 {usage_period_secs}",
+                depot_engine::UsageMeter::MAX_PERIOD_SECONDS
             );
         }
         let service_id = match self.service_id {
@@ -661,7 +634,7 @@ mod tests {
                 control_addr: addr("[::1]:81"),
                 root: Some(RootCredentials {
                     access_key: "AKROOT".to_owned(),
-                    secret_key: Secret("s3cr3t".to_owned()),
+                    secret_key: Secret::new("s3cr3t"),
                 }),
                 database_url: DatabaseUrl("sqlite::memory:".to_owned()),
                 s3_region: "eu-central-1".to_owned(),

@@ -137,19 +137,30 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Err(_) => warn!("in-flight requests did not finish in time; closing them"),
     }
     sweeper.abort();
-    // Every request that finished is counted by now: the current period is written short.
+    // Every request that finished is counted by now: the meter writes the period cut short,
+    // while the replicator hands its copies in flight back to the queue (the next start sends
+    // them again). Both together get one more shutdown timeout.
     let _ = stop_metering.send(());
-    if let Some(metering) = metering
-        && tokio::time::timeout(config.shutdown_timeout, metering)
-            .await
-            .is_err()
-    {
-        warn!("the last usage objects were not written in time; they are lost");
-    }
-    // Copies in flight are handed back to the queue; the next start sends them again.
     let _ = stop_replicating.send(());
-    if let Some(replicator) = replicator {
-        let _ = replicator.await;
+    let background = async {
+        tokio::join!(
+            async {
+                if let Some(metering) = metering {
+                    let _ = metering.await;
+                }
+            },
+            async {
+                if let Some(replicator) = replicator {
+                    let _ = replicator.await;
+                }
+            },
+        )
+    };
+    if tokio::time::timeout(config.shutdown_timeout, background)
+        .await
+        .is_err()
+    {
+        warn!("the usage meter or the replicator did not stop in time; leaving them");
     }
     Ok(())
 }

@@ -321,6 +321,47 @@ impl AccessKeyPair {
     }
 }
 
+/// A secret of configuration — a key, a password, a URL that may carry one: usable by the
+/// program, never shown by `Debug`.
+///
+/// ```
+/// use depot_domain::Secret;
+///
+/// let secret: Secret = "hunter2".parse()?;
+/// assert_eq!(format!("{secret:?}"), "Secret(<redacted>)");
+/// assert_eq!(secret.expose(), "hunter2");
+/// # Ok::<(), std::convert::Infallible>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// `text` as a secret.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The secret itself. Every call site is a place where the secret leaves this type.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("Secret(<redacted>)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(text))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,7 +68,7 @@ pub use bucket_name::{
     BucketName, BucketNameError, RESERVED_BUCKET_PREFIXES, RESERVED_BUCKET_SUFFIXES,
 };
 pub use credentials::{
-    AccessKeyId, AccessKeyIdError, AccessKeyPair, MAX_KEY_PAIRS_PER_OWNER, SecretAccessKey,
+    AccessKeyId, AccessKeyIdError, AccessKeyPair, MAX_KEY_PAIRS_PER_OWNER, Secret, SecretAccessKey,
     SecretAccessKeyError,
 };
 pub use email::{Email, EmailError};

@@ -35,9 +35,6 @@ use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::types::UsageReport;
 
-/// How long a period may last: a year is far past any use and keeps the arithmetic in range.
-const MAX_PERIOD_SECONDS: u64 = 366 * 24 * 3600;
-
 /// How soon a write the database refused is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 
@@ -111,6 +108,10 @@ impl Window {
 }
 
 impl UsageMeter {
+    /// How long a period may last: a year is far past any use and keeps the arithmetic in
+    /// range.
+    pub const MAX_PERIOD_SECONDS: u64 = 366 * 24 * 3600;
+
     /// A meter whose first period starts now (at the whole second).
     ///
     /// Errors: [`EngineError::InvalidArgument`] for a period outside 1 s ..= 366 days.
@@ -126,9 +127,10 @@ impl UsageMeter {
         config: UsageMeterConfig,
         start: DateTime<Utc>,
     ) -> Result<Self, EngineError> {
-        if !(1..=MAX_PERIOD_SECONDS).contains(&config.period_seconds) {
+        if !(1..=Self::MAX_PERIOD_SECONDS).contains(&config.period_seconds) {
             return Err(EngineError::InvalidArgument(format!(
-                "a usage period lasts 1 to {MAX_PERIOD_SECONDS} seconds, not {}",
+                "a usage period lasts 1 to {} seconds, not {}",
+                Self::MAX_PERIOD_SECONDS,
                 config.period_seconds
             )));
         }
