@@ -553,21 +553,39 @@ impl OstorClient {
         } else {
             format!("{}{path}?{query}", self.base)
         };
-        let mut request = http::Request::builder()
-            .method(method)
-            .uri(uri)
-            .body(())
-            .map_err(|e| ClientError::InvalidEndpoint(e.to_string()))?;
-        *request.headers_mut() = headers;
-        // Set here rather than left to the HTTP stack so that the signed Host is the sent one.
-        request.headers_mut().insert(HOST, self.host.clone());
-        sign_request(
-            &mut request,
+        let signing = SigningParams::s3(credentials, &self.region, time);
+        let request = signed_request(
+            method,
+            &uri,
+            &self.host,
+            headers,
             SignableBody::Bytes(&body),
-            &SigningParams::s3(credentials, &self.region, time),
+            &signing,
         )?;
         Ok(request.map(|()| body))
     }
+}
+
+/// A request for the absolute `uri` with `Host` and the SigV4 signature set: how Depot's own
+/// S3 clients (this one, the replicator) sign. `Host` is set here rather than left to the
+/// HTTP stack so that the signed one is the one sent.
+pub(crate) fn signed_request(
+    method: Method,
+    uri: &str,
+    host: &HeaderValue,
+    headers: HeaderMap,
+    payload: SignableBody<'_>,
+    signing: &SigningParams<'_>,
+) -> Result<http::Request<()>, ClientError> {
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(())
+        .map_err(|e| ClientError::InvalidEndpoint(format!("{uri}: {e}")))?;
+    *request.headers_mut() = headers;
+    request.headers_mut().insert(HOST, host.clone());
+    sign_request(&mut request, payload, signing)?;
+    Ok(request)
 }
 
 /// Splits `endpoint` into `scheme://authority` and the `Host` header value.

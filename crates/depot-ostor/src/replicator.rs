@@ -22,17 +22,16 @@ use depot_engine::{
     ReplicationTask,
 };
 use depot_sigv4::{
-    Credentials, PayloadMode, SignableBody, SigningParams, sign_request, uri_encode,
-    uri_encode_path,
+    Credentials, PayloadMode, SignableBody, SigningParams, uri_encode, uri_encode_path,
 };
 use http::header::{
     CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LENGTH,
-    CONTENT_TYPE, EXPIRES, HOST,
+    CONTENT_TYPE, EXPIRES,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use tokio::task::JoinSet;
 
-use crate::client::{DEFAULT_REGION, parse_endpoint, parse_error_body};
+use crate::client::{DEFAULT_REGION, parse_endpoint, parse_error_body, signed_request};
 
 /// How a [`Replicator`] paces itself.
 #[derive(Debug, Clone)]
@@ -358,18 +357,15 @@ impl Replicator {
         let (base, host) = parse_endpoint(&remote.endpoint)
             .map_err(|error| AttemptError::Request(error.to_string()))?;
         let uri = format!("{base}/{}/{}", uri_encode(bucket), key_path(key.as_str())?);
-        let mut request = http::Request::builder()
-            .method(method)
-            .uri(&uri)
-            .body(())
-            .map_err(|error| AttemptError::Request(format!("{uri}: {error}")))?;
-        *request.headers_mut() = headers;
-        request.headers_mut().insert(HOST, host);
         let credentials = Credentials::new(&remote.access_key, &remote.secret);
-        sign_request(
-            &mut request,
+        let signing = SigningParams::s3(&credentials, &self.inner.config.region, SystemTime::now());
+        let request = signed_request(
+            method,
+            &uri,
+            &host,
+            headers,
             SignableBody::Mode(PayloadMode::Unsigned),
-            &SigningParams::s3(&credentials, &self.inner.config.region, SystemTime::now()),
+            &signing,
         )
         .map_err(|error| AttemptError::Request(error.to_string()))?;
         let request = reqwest::Request::try_from(request.map(|()| body))?;
