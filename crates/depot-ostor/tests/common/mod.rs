@@ -1,4 +1,4 @@
-//! The in-process server the integration tests share: an S3 listener with `OstorServer`
+//! The in-process server the replication tests share: an S3 listener with `OstorServer`
 //! mounted, over SQLite in a temporary directory, with a root (system) user.
 
 #![allow(dead_code)]
