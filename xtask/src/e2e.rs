@@ -357,6 +357,10 @@ impl Server {
             .env("DEPOT_REPLICATION_MAX_RETRY_SECS", "2")
             // A usage object every 2 s, so the suites see their counters without waiting.
             .env("DEPOT_USAGE_PERIOD_SECS", "2")
+            // Limits counted in the database, as nodes sharing one count them: boto3's
+            // `SlowDown` and paced download go through the shared limiter (the in-memory one
+            // has the store's unit tests).
+            .env("DEPOT_LIMITER", "database")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -149,6 +149,30 @@ pub(crate) struct Layer {
     /// [default: 3600].
     #[arg(long, env = "DEPOT_USAGE_PERIOD_SECS", value_name = "SECS")]
     usage_period_secs: Option<u64>,
+
+    /// Where the rate and bandwidth limiter keeps its counters: `memory` (this node alone) or
+    /// `database` (shared by every node on the database) [default: database on PostgreSQL,
+    /// memory on SQLite].
+    #[arg(long, env = "DEPOT_LIMITER", value_name = "STORE")]
+    limiter: Option<LimiterStore>,
+}
+
+/// Where the limiter's counters live.
+#[derive(ValueEnum, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LimiterStore {
+    /// This process's memory: exact for one node, each node counting alone.
+    Memory,
+    /// The metadata database: one count for every node sharing it.
+    Database,
+}
+
+impl FromStr for LimiterStore {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        <Self as ValueEnum>::from_str(s, true)
+    }
 }
 
 /// How log lines are written to standard error.
@@ -237,6 +261,7 @@ pub(crate) struct Config {
     pub(crate) service_id: ServiceId,
     /// Seconds per usage object; `None` when usage statistics are off.
     pub(crate) usage_period_secs: Option<u64>,
+    pub(crate) limiter: LimiterStore,
 }
 
 impl Cli {
@@ -313,6 +338,7 @@ impl Layer {
             replication_max_retry_secs: env_var(env, "DEPOT_REPLICATION_MAX_RETRY_SECS")?,
             service_id: env_var(env, "DEPOT_SERVICE_ID")?,
             usage_period_secs: env_var(env, "DEPOT_USAGE_PERIOD_SECS")?,
+            limiter: env_var(env, "DEPOT_LIMITER")?,
         })
     }
 
@@ -337,6 +363,7 @@ impl Layer {
                 .or(lower.replication_max_retry_secs),
             service_id: self.service_id.or(lower.service_id),
             usage_period_secs: self.usage_period_secs.or(lower.usage_period_secs),
+            limiter: self.limiter.or(lower.limiter),
         }
     }
 
@@ -417,6 +444,15 @@ impl Layer {
                 depot_engine::UsageMeter::MAX_PERIOD_SECONDS
             );
         }
+        // Several nodes share a PostgreSQL database, so by default they share the limits' counts
+        // there too; a SQLite database has one node.
+        let limiter = self
+            .limiter
+            .unwrap_or(if database_url.expose().starts_with("postgres") {
+                LimiterStore::Database
+            } else {
+                LimiterStore::Memory
+            });
         let service_id = match self.service_id {
             Some(id) => id,
             None => ServiceId::new(1)?,
@@ -442,6 +478,7 @@ impl Layer {
             replication_max_retry: Duration::from_secs(replication_max_retry_secs),
             service_id,
             usage_period_secs: (usage_period_secs > 0).then_some(usage_period_secs),
+            limiter,
         })
     }
 }
@@ -624,6 +661,7 @@ mod tests {
             ("DEPOT_REPLICATION_MAX_RETRY_SECS", "2"),
             ("DEPOT_SERVICE_ID", "8000000000000003"),
             ("DEPOT_USAGE_PERIOD_SECS", "0"),
+            ("DEPOT_LIMITER", "database"),
         ];
         let config = load(&[], &env).expect("env");
         assert_eq!(
@@ -651,6 +689,7 @@ mod tests {
                 replication_max_retry: Duration::from_secs(2),
                 service_id: ServiceId::new(8_000_000_000_000_003).expect("16 digits"),
                 usage_period_secs: None,
+                limiter: LimiterStore::Database,
             }
         );
     }
@@ -675,6 +714,7 @@ mod tests {
             replication_max_retry_secs = 2
             service_id = 8000000000000003
             usage_period_secs = 0
+            limiter = "database"
             "#,
         );
         let path = file.path().to_str().expect("utf-8 temp path");
@@ -699,6 +739,7 @@ mod tests {
             ("DEPOT_REPLICATION_MAX_RETRY_SECS", "2"),
             ("DEPOT_SERVICE_ID", "8000000000000003"),
             ("DEPOT_USAGE_PERIOD_SECS", "0"),
+            ("DEPOT_LIMITER", "database"),
         ];
         assert_eq!(from_file, load(&[], &env).expect("env"));
     }
@@ -722,6 +763,7 @@ mod tests {
             "--replication-max-retry-secs=2",
             "--service-id=8000000000000003",
             "--usage-period-secs=0",
+            "--limiter=database",
         ];
         let env = [
             ("DEPOT_DATA_DIR", "/elsewhere"),
@@ -743,6 +785,7 @@ mod tests {
             ("DEPOT_REPLICATION_MAX_RETRY_SECS", "600"),
             ("DEPOT_SERVICE_ID", "7"),
             ("DEPOT_USAGE_PERIOD_SECS", "60"),
+            ("DEPOT_LIMITER", "memory"),
         ];
         let flags = load(&args, &env).expect("flags over env");
         let expected = load(
@@ -767,6 +810,7 @@ mod tests {
                 ("DEPOT_REPLICATION_MAX_RETRY_SECS", "2"),
                 ("DEPOT_SERVICE_ID", "8000000000000003"),
                 ("DEPOT_USAGE_PERIOD_SECS", "0"),
+                ("DEPOT_LIMITER", "database"),
             ],
         )
         .expect("env");
@@ -780,6 +824,7 @@ mod tests {
         let sample = |var: &str| match var {
             "DEPOT_S3_ADDR" | "DEPOT_CONTROL_ADDR" => "127.0.0.1:1",
             "DEPOT_LOG_FORMAT" => "json",
+            "DEPOT_LIMITER" => "memory",
             "DEPOT_SHUTDOWN_TIMEOUT_SECS"
             | "DEPOT_REPLICATION_WORKERS"
             | "DEPOT_REPLICATION_MAX_RETRY_SECS"
@@ -808,7 +853,7 @@ mod tests {
             );
             seen += 1;
         }
-        assert_eq!(seen, 16);
+        assert_eq!(seen, 17);
     }
 
     #[test]
@@ -823,6 +868,23 @@ mod tests {
         }
         let config = load(&[], &[("DEPOT_REPLICATION_MAX_RETRY_SECS", "86400")]).expect("a day");
         assert_eq!(config.replication_max_retry, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn the_limiter_shares_its_counts_through_postgresql_by_default() {
+        assert_eq!(
+            load(&[], &[]).expect("SQLite").limiter,
+            LimiterStore::Memory
+        );
+        let postgres = [("DEPOT_DATABASE_URL", "postgres://depot@db.internal/depot")];
+        assert_eq!(
+            load(&[], &postgres).expect("PostgreSQL").limiter,
+            LimiterStore::Database
+        );
+        let memory = load(&["--limiter=memory"], &postgres).expect("chosen");
+        assert_eq!(memory.limiter, LimiterStore::Memory);
+        let error = load(&[], &[("DEPOT_LIMITER", "redis")]).expect_err("unknown store");
+        assert!(format!("{error:#}").contains("DEPOT_LIMITER"), "{error:#}");
     }
 
     #[test]

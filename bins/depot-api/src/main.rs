@@ -20,10 +20,10 @@ use tracing::{info, warn};
 
 use depot_domain::Email;
 use depot_engine::{Engine, EngineConfig, UsageMeter, UsageMeterConfig};
-use depot_store::{Addressing, S3Service, StoreConfig};
+use depot_store::{Addressing, DatabaseLimiter, S3Service, StoreConfig};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::config::{Cli, Config};
+use crate::config::{Cli, Config, LimiterStore};
 
 /// mimalloc instead of the system allocator: downloads allocate a fresh 1 MiB block per read,
 /// which glibc serves with `mmap` and returns with `munmap` (a page fault per 4 KiB, every
@@ -69,6 +69,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         },
     )
     .with_admin(Arc::new(depot_ostor::OstorServer::new(engine.clone())));
+    if config.limiter == LimiterStore::Database {
+        s3 = s3.with_limiter(Arc::new(DatabaseLimiter::new(engine.clone())));
+    }
     if let Some(meter) = &usage {
         s3 = s3.with_usage(meter.clone());
     }
@@ -91,6 +94,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         database_url = %config.database_url.redacted(),
         s3_region = %config.s3_region,
         root_user = config.root.is_some(),
+        limiter = ?config.limiter,
         "listening"
     );
 

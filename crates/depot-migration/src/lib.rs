@@ -41,6 +41,7 @@ mod m20261123_000001_alter_multipart_uploads;
 mod m20261124_000001_create_admin_tables;
 mod m20261125_000001_create_replication;
 mod m20261126_000001_create_usage;
+mod m20261127_000001_create_limiter_state;
 
 /// Every migration of Depot's metadata database, oldest first.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_admin_tables::Migration),
             Box::new(m20261125_000001_create_replication::Migration),
             Box::new(m20261126_000001_create_usage::Migration),
+            Box::new(m20261127_000001_create_limiter_state::Migration),
         ]
     }
 }
@@ -101,6 +103,8 @@ mod tests {
             "replication_queue",
             "usage_reports",
             "usage_counters",
+            "limiter_tokens",
+            "limiter_clocks",
         ] {
             db.execute_unprepared(&format!("SELECT COUNT(*) FROM {table}"))
                 .await

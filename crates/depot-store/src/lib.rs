@@ -27,6 +27,6 @@ pub mod xml;
 pub use admin::{AdminApi, AdminRequest};
 pub use body::ResponseBody;
 pub use error::{S3Error, S3ErrorCode, S3Result};
-pub use limits::{LimiterState, MemoryLimiter};
+pub use limits::{DatabaseLimiter, LimiterState, MemoryLimiter};
 pub use router::{Addressing, Endpoint, Params, Route, route};
 pub use service::{MAX_PUT_SIZE, Principal, S3Service, StoreConfig};

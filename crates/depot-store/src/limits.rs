@@ -2,9 +2,9 @@
 //! over its class's rate is refused with `SlowDown`; a response body over the bandwidth limit is
 //! paced to it.
 //!
-//! The limiter's state sits behind [`LimiterState`], so several `depot-api` nodes can share it
-//! (a network store implements the trait); the default, [`MemoryLimiter`], keeps it in this
-//! process, which is exact for one node.
+//! The limiter's state sits behind [`LimiterState`]: [`MemoryLimiter`], the default, keeps it
+//! in this process, which is exact for one node; [`DatabaseLimiter`] keeps it in the metadata
+//! database, where every node sharing the database counts against the same buckets.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use depot_domain::{Limits, OpClass};
+use depot_engine::Engine;
 use depot_sigv4::BoxError;
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::Instant;
@@ -84,6 +85,51 @@ impl LimiterState for MemoryLimiter {
             .unwrap_or(Duration::from_secs(u64::from(u32::MAX)));
         *free_at = start + cost;
         *free_at - now
+    }
+}
+
+/// [`LimiterState`] in the metadata database (see `Engine::take_limiter_token`), shared by
+/// every node on it, at one statement per decision and per paced piece of a download.
+///
+/// A database that does not answer admits the request and sends at once: limits protect the
+/// service, and an outage of their counts must not become an outage of the data plane. Each
+/// failure is logged.
+#[derive(Debug, Clone)]
+pub struct DatabaseLimiter {
+    engine: Engine,
+}
+
+impl DatabaseLimiter {
+    /// A limiter counting in `engine`'s database.
+    pub fn new(engine: Engine) -> Self {
+        Self { engine }
+    }
+}
+
+#[async_trait]
+impl LimiterState for DatabaseLimiter {
+    async fn take_op(&self, key: &str, per_second: f64, burst: f64) -> bool {
+        match self.engine.take_limiter_token(key, per_second, burst).await {
+            Ok(admitted) => admitted,
+            Err(error) => {
+                tracing::warn!(%error, key, "rate limit not checked: the database failed");
+                true
+            }
+        }
+    }
+
+    async fn reserve_bytes(&self, key: &str, bytes: u64, bytes_per_second: f64) -> Duration {
+        match self
+            .engine
+            .reserve_limiter_bandwidth(key, bytes, bytes_per_second)
+            .await
+        {
+            Ok(wait) => wait,
+            Err(error) => {
+                tracing::warn!(%error, key, "bandwidth not paced: the database failed");
+                Duration::ZERO
+            }
+        }
     }
 }
 

@@ -1332,3 +1332,54 @@ async fn an_upload_without_an_algorithm_matches_no_part_checksum() {
         .await;
     assert!(!head.headers.contains_key("x-amz-checksum-crc32"));
 }
+
+/// Two services on one database, as two nodes behind a load balancer. With the limiter's
+/// counts in the database, a user allowed one listing gets it from one node and `SlowDown`
+/// from the other; with each node counting in its own memory, both answer, as the same two
+/// nodes show first.
+#[tokio::test]
+async fn the_database_limiter_is_one_count_for_every_node() {
+    use std::sync::Arc;
+
+    use depot_domain::{Decimal, LimitScope, Limits, RateLimit};
+    use depot_store::{DatabaseLimiter, LimiterState, MemoryLimiter};
+
+    let mut app = app().await;
+    let root = root_user(&app).await;
+    // One listing, then none for a hundred seconds.
+    let limits = Limits {
+        ops_list: RateLimit::new(Decimal::new(1, 2)).unwrap(),
+        ..Limits::UNLIMITED
+    };
+    app.engine
+        .set_limits(&LimitScope::User(root), &limits)
+        .await
+        .unwrap();
+    let service = app.service.clone();
+    let nodes = |first: Arc<dyn LimiterState>, second: Arc<dyn LimiterState>| {
+        [
+            service.clone().with_limiter(first),
+            service.clone().with_limiter(second),
+        ]
+    };
+
+    let [first, second] = nodes(
+        Arc::new(MemoryLimiter::default()),
+        Arc::new(MemoryLimiter::default()),
+    );
+    for node in [first, second] {
+        app.service = node;
+        assert_eq!(app.root("GET", "/", &[], b"").await.status, StatusCode::OK);
+    }
+
+    let [first, second] = nodes(
+        Arc::new(DatabaseLimiter::new(app.engine.clone())),
+        Arc::new(DatabaseLimiter::new(app.engine.clone())),
+    );
+    app.service = first;
+    assert_eq!(app.root("GET", "/", &[], b"").await.status, StatusCode::OK);
+    app.service = second;
+    let refused = app.root("GET", "/", &[], b"").await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.error_code(), "SlowDown");
+}

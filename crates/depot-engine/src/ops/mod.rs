@@ -9,6 +9,7 @@
 mod admin;
 mod auth;
 mod buckets;
+mod limiter;
 mod list;
 mod multipart;
 mod objects;

@@ -6,6 +6,7 @@
 //! does not parse is [`EngineError::CorruptMetadata`], not a panic.
 
 pub(crate) mod buckets;
+pub(crate) mod limiter;
 pub(crate) mod objects;
 pub(crate) mod replication;
 pub(crate) mod settings;

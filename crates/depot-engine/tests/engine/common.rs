@@ -90,6 +90,19 @@ impl Harness {
         connection.close().await.expect("closing the connection");
     }
 
+    /// Another engine on the same PostgreSQL database, with a data directory of its own, as a
+    /// second `depot-api` node is; `None` on SQLite, whose database admits one engine.
+    pub(crate) async fn second_node(&self) -> Option<Engine> {
+        if !self.is_postgres() {
+            return None;
+        }
+        let config = EngineConfig::new(
+            self.dir.path().join("second-node"),
+            self.database_url.clone(),
+        );
+        Some(Engine::open(config).await.expect("a second engine opens"))
+    }
+
     pub(crate) fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }

@@ -7,6 +7,7 @@ mod auth;
 mod buckets;
 mod coherence;
 mod embedded;
+mod limiter;
 mod listing;
 mod multipart;
 mod objects;
