@@ -66,7 +66,7 @@ impl Engine {
             .ceil()
             .min(MAX_WAIT_US as f64) as i64;
         let _gate = self.write_gate().await;
-        let wait_us = state::reserve_time(self.db(), key, cost_us).await?;
+        let wait_us = state::reserve_time(self.db(), key, cost_us, MAX_WAIT_US).await?;
         Ok(Duration::from_micros(wait_us.clamp(0, MAX_WAIT_US) as u64))
     }
 }

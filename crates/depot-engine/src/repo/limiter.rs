@@ -56,16 +56,22 @@ pub(crate) async fn take_token(
     key: &str,
     bucket: TokenBucket,
 ) -> Result<bool, EngineError> {
-    const REFILLED: &str = "LEAST($2, limiter_tokens.micro_tokens \
-         + LEAST(GREATEST(excluded.at_us - limiter_tokens.at_us, 0), $4) * $3 / 1000000)";
+    // Time since the last take, at most the time to fill up.
+    const ELAPSED: &str = "LEAST(GREATEST(excluded.at_us - limiter_tokens.at_us, 0), $4)";
+    let refilled = format!("LEAST($2, limiter_tokens.micro_tokens + {ELAPSED} * $3 / 1000000)");
+    // The clock moves to now less the time whose refill rounded away, so a bucket taken from
+    // more often than it gains a millionth still fills; and never back, as it would when a
+    // statement that read the time earlier waited for the row behind one that read it later.
+    let advanced =
+        format!("GREATEST(limiter_tokens.at_us, excluded.at_us - {ELAPSED} * $3 % 1000000 / $3)");
     let sql = format!(
         "INSERT INTO limiter_tokens (\"key\", micro_tokens, at_us, admitted) \
          VALUES ($1, $2 - 1000000, {{now}}, TRUE) \
          ON CONFLICT (\"key\") DO UPDATE SET \
-           micro_tokens = CASE WHEN {REFILLED} >= 1000000 \
-                          THEN {REFILLED} - 1000000 ELSE {REFILLED} END, \
-           at_us = excluded.at_us, \
-           admitted = {REFILLED} >= 1000000 \
+           micro_tokens = CASE WHEN {refilled} >= 1000000 \
+                          THEN {refilled} - 1000000 ELSE {refilled} END, \
+           at_us = {advanced}, \
+           admitted = {refilled} >= 1000000 \
          RETURNING admitted"
     );
     let backend = connection.get_database_backend();
@@ -86,16 +92,20 @@ pub(crate) async fn take_token(
 }
 
 /// Reserves `cost_us` microseconds of sending on the bandwidth clock `key`, after every
-/// earlier reservation; returns how many microseconds from now the reserved bytes may go.
+/// earlier reservation but never more than `max_wait_us` ahead of now (so the clock cannot
+/// run off to overflow); returns how many microseconds from now the reserved bytes may go.
 pub(crate) async fn reserve_time(
     connection: &impl ConnectionTrait,
     key: &str,
     cost_us: i64,
+    max_wait_us: i64,
 ) -> Result<i64, EngineError> {
     let sql = "INSERT INTO limiter_clocks (\"key\", free_at_us, reserved_at_us) \
-               VALUES ($1, {now} + $2, {now}) \
+               VALUES ($1, {now} + LEAST($2, $3), {now}) \
                ON CONFLICT (\"key\") DO UPDATE SET \
-                 free_at_us = GREATEST(limiter_clocks.free_at_us, excluded.reserved_at_us) + $2, \
+                 free_at_us = LEAST( \
+                   GREATEST(limiter_clocks.free_at_us, excluded.reserved_at_us) + $2, \
+                   excluded.reserved_at_us + $3), \
                  reserved_at_us = excluded.reserved_at_us \
                RETURNING free_at_us - reserved_at_us AS wait_us";
     let backend = connection.get_database_backend();
@@ -103,7 +113,7 @@ pub(crate) async fn reserve_time(
         .query_one_raw(Statement::from_sql_and_values(
             backend,
             dialect(backend, sql),
-            [key.into(), cost_us.into()],
+            [key.into(), cost_us.into(), max_wait_us.into()],
         ))
         .await?
         .ok_or_else(|| super::corrupt("the bandwidth clock's statement returned no row"))?;

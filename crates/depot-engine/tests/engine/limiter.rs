@@ -39,6 +39,31 @@ engine_tests! {
         }
     }
 
+    async fn a_slow_bucket_taken_from_often_still_refills(harness) {
+        // A millionth of a token short of one, refilling a millionth a second: the next token
+        // is due in a second, though each refused take, a fraction of a millisecond after the
+        // last, gains less than a millionth.
+        let now_us = chrono::Utc::now().timestamp_micros();
+        harness
+            .execute(&format!(
+                "INSERT INTO limiter_tokens (\"key\", micro_tokens, at_us, admitted) \
+                 VALUES ('user/e/ops/get', 999999, {now_us}, TRUE)"
+            ))
+            .await;
+        let started = std::time::Instant::now();
+        while !harness
+            .engine
+            .take_limiter_token("user/e/ops/get", 0.000_001, 1.0)
+            .await
+            .expect("take")
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "no refill after five seconds of refused takes"
+            );
+        }
+    }
+
     async fn bandwidth_reservations_queue(harness) {
         let engine = &harness.engine;
         let reserve = |key: &'static str, bytes: u64, rate: f64| {
@@ -67,6 +92,10 @@ engine_tests! {
         assert_eq!(short, Duration::from_millis(100));
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(reserve("user/d/out", 100, 1000.0).await, Duration::from_millis(100));
+        // A rate too small to express waits its longest, and the clock stops there.
+        let closed = reserve("user/e/out", 1_000_000, 1e-12).await;
+        assert_eq!(closed, Duration::from_secs(u64::from(u32::MAX)));
+        assert!(reserve("user/e/out", 1_000_000, 1e-12).await <= closed);
     }
 
     async fn two_nodes_share_one_state(harness) {
