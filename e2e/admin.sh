@@ -55,8 +55,17 @@ print(eval(sys.argv[1]))' "$1" <<<"$OUT"
 # expect_exit CODE PATTERN CMD…: the command must exit with CODE, print nothing on stdout,
 # and say PATTERN (grep -E) on stderr in exactly one line.
 expect_exit() {
-    local want=$1 pattern=$2 rc=0 stdout
-    shift 2
+    expect_failure one-line "$@"
+}
+
+# expect_usage PATTERN CMD…: a usage error found by clap (exit 2), whose message spans lines.
+expect_usage() {
+    expect_failure any-length 2 "$@"
+}
+
+expect_failure() {
+    local length=$1 want=$2 pattern=$3 rc=0 stdout
+    shift 3
     stdout=$("$@" 2>"$E2E_TMP/stderr") || rc=$?
     OUT=$(cat "$E2E_TMP/stderr")
     if ((rc != want)); then
@@ -66,8 +75,7 @@ expect_exit() {
     fi
     [[ -z "$stdout" ]] || fail "$*: printed on stdout despite failing: $stdout"
     grep -Eq -- "$pattern" <<<"$OUT" || fail "$*: stderr does not match /$pattern/: $OUT"
-    if ((want != 2)); then
-        # clap's own usage errors span lines; depot-admin's are one line each.
+    if [[ $length == one-line ]]; then
         (($(wc -l <<<"$OUT") == 1)) || fail "$*: the message is not one line: $OUT"
     fi
     ok "exit $want: $*"
@@ -139,8 +147,8 @@ step "errors: conflict, not found, usage, bad request"
 expect_exit 4 'UserAlreadyExists' admin user create -e "$EMAIL"
 expect_exit 3 'NoSuchUser' admin user show -e "nobody-$STAMP@example.com"
 expect_exit 3 'NoSuchUser' admin --json user delete --id 0123456789abcdef
-expect_exit 2 'required' admin user show
-expect_exit 2 'cannot be used with' admin user show -e "$EMAIL" --id "$USER_ID"
+expect_usage 'required' admin user show
+expect_usage 'cannot be used with' admin user show -e "$EMAIL" --id "$USER_ID"
 expect_exit 6 'InvalidArgument' admin user create -e "not-an-email"
 
 step "gen-key: two pairs at most; revoke-key"
@@ -216,7 +224,7 @@ run admin quota set -e "$EMAIL" --size 10
 run_json admin --json quota show --id "$USER_ID"
 check_eq "$(jq_py '(d["type"], d["size"])')" "('0', '10')" "a user quota of 10 GB"
 run admin quota delete -e "$EMAIL"
-expect_exit 2 'required' admin quota set -b "$B"
+expect_usage 'required' admin quota set -b "$B"
 expect_exit 3 'NoSuchUser' admin quota show -e "nobody-$STAMP@example.com"
 
 step "limits"
@@ -379,6 +387,6 @@ check_contains "$OUT" "plain@example.com" "create-user (table), data dir from DE
 check_contains "$OUT" "SECRET KEY" "prints the pair"
 expect_exit 4 'already exists' env DEPOT_DATA_DIR="$BOOT" "$DEPOT_ADMIN_BIN" create-user -e "plain@example.com"
 expect_exit 2 'invalid email' admin create-user -S -e "not-an-email" --data-dir "$BOOT"
-expect_exit 2 'required' admin create-user -S
+expect_usage 'required' admin create-user -S
 
 finish

@@ -633,7 +633,7 @@ fn ensure_clients(sh: &Shell, suites: &[&Suite]) -> anyhow::Result<()> {
         );
         cmd!(
             sh,
-            "{python} -m pip install --quiet --disable-pip-version-check {pip...}"
+            "{python} -m pip install --upgrade --quiet --disable-pip-version-check {pip...}"
         )
         .run()
         .context("pip could not install the Python clients")?;

@@ -135,7 +135,10 @@ fn secret_from_environment_is_not_shown() {
         .env("DEPOT_SECRET_KEY", "do-not-print-me")
         .output()
         .expect("run depot-admin");
-    assert!(!String::from_utf8_lossy(&output.stdout).contains("do-not-print-me"));
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("DEPOT_SECRET_KEY"), "{help}");
+    assert!(!help.contains("do-not-print-me"), "{help}");
 }
 
 #[test]

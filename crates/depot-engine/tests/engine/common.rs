@@ -91,16 +91,14 @@ impl Harness {
     }
 
     /// Another engine on the same PostgreSQL database, with a data directory of its own, as a
-    /// second `depot-api` node is; `None` on SQLite, whose database admits one engine.
-    pub(crate) async fn second_node(&self) -> Option<Engine> {
-        if !self.is_postgres() {
-            return None;
-        }
+    /// second `depot-api` node is (a SQLite database admits one engine).
+    pub(crate) async fn second_node(&self) -> Engine {
+        assert!(self.is_postgres(), "a second node needs PostgreSQL");
         let config = EngineConfig::new(
             self.dir.path().join("second-node"),
             self.database_url.clone(),
         );
-        Some(Engine::open(config).await.expect("a second engine opens"))
+        Engine::open(config).await.expect("a second engine opens")
     }
 
     pub(crate) fn data_dir(&self) -> PathBuf {

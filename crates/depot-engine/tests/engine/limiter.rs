@@ -97,27 +97,49 @@ engine_tests! {
         assert_eq!(closed, Duration::from_secs(u64::from(u32::MAX)));
         assert!(reserve("user/e/out", 1_000_000, 1e-12).await <= closed);
     }
+}
 
-    async fn two_nodes_share_one_state(harness) {
-        // SQLite admits one engine, so there is no second node to share with.
-        let Some(other) = harness.second_node().await else {
-            return;
-        };
-        let engine = &harness.engine;
-        assert!(engine.take_limiter_token("bucket/b/ops/put", NEVER, 2.0).await.expect("take"));
-        assert!(other.take_limiter_token("bucket/b/ops/put", NEVER, 2.0).await.expect("take"));
-        assert!(!engine.take_limiter_token("bucket/b/ops/put", NEVER, 2.0).await.expect("take"));
-        assert!(!other.take_limiter_token("bucket/b/ops/put", NEVER, 2.0).await.expect("take"));
+/// PostgreSQL only: a SQLite database admits one engine, so there is no second node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgresql_share_one_state() {
+    let Some(harness) = Harness::start(Backend::Postgres).await else {
+        return; // DEPOT_TEST_POSTGRES_URL=off
+    };
+    let other = harness.second_node().await;
+    let engine = &harness.engine;
+    assert!(
+        engine
+            .take_limiter_token("bucket/b/ops/put", NEVER, 2.0)
+            .await
+            .expect("take")
+    );
+    assert!(
+        other
+            .take_limiter_token("bucket/b/ops/put", NEVER, 2.0)
+            .await
+            .expect("take")
+    );
+    assert!(
+        !engine
+            .take_limiter_token("bucket/b/ops/put", NEVER, 2.0)
+            .await
+            .expect("take")
+    );
+    assert!(
+        !other
+            .take_limiter_token("bucket/b/ops/put", NEVER, 2.0)
+            .await
+            .expect("take")
+    );
 
-        let first = engine
-            .reserve_limiter_bandwidth("bucket/b/out", 1000, 1000.0)
-            .await
-            .expect("reserve");
-        let second = other
-            .reserve_limiter_bandwidth("bucket/b/out", 1000, 1000.0)
-            .await
-            .expect("reserve");
-        assert_eq!(first, Duration::from_secs(1));
-        assert!(second > Duration::from_millis(1500), "{second:?}");
-    }
+    let first = engine
+        .reserve_limiter_bandwidth("bucket/b/out", 1000, 1000.0)
+        .await
+        .expect("reserve");
+    let second = other
+        .reserve_limiter_bandwidth("bucket/b/out", 1000, 1000.0)
+        .await
+        .expect("reserve");
+    assert_eq!(first, Duration::from_secs(1));
+    assert!(second > Duration::from_millis(1500), "{second:?}");
 }
