@@ -24,10 +24,8 @@ use depot_engine::{
 use depot_sigv4::{
     Credentials, PayloadMode, SignableBody, SigningParams, uri_encode, uri_encode_path,
 };
-use http::header::{
-    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LENGTH,
-    CONTENT_TYPE, EXPIRES,
-};
+use depot_store::headers::attribute_headers;
+use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use tokio::task::JoinSet;
 
@@ -93,6 +91,9 @@ enum AttemptError {
     /// The source could not be read.
     #[error("reading the source failed: {0}")]
     Source(#[from] EngineError),
+    /// The copy took longer than its lease allows; a slow destination is no refusal.
+    #[error("the copy did not finish within {} s", .0.as_secs())]
+    TimedOut(Duration),
 }
 
 impl AttemptError {
@@ -106,7 +107,7 @@ impl AttemptError {
                     && *status != StatusCode::TOO_MANY_REQUESTS
             }
             Self::Request(_) => true,
-            Self::Transport(_) | Self::Source(_) => false,
+            Self::Transport(_) | Self::Source(_) | Self::TimedOut(_) => false,
         }
     }
 }
@@ -208,14 +209,7 @@ impl Replicator {
         let deadline = lease.saturating_sub(LEASE_MARGIN).max(lease / 2);
         let outcome = match tokio::time::timeout(deadline, self.replicate(task)).await {
             Ok(outcome) => outcome,
-            Err(_) => self.retry(
-                task,
-                &AttemptError::Request(format!(
-                    "the copy did not finish within {} s",
-                    deadline.as_secs()
-                )),
-                None,
-            ),
+            Err(_) => self.retry(task, &AttemptError::TimedOut(deadline), None),
         };
         match &outcome {
             ReplicationOutcome::Completed { .. } => tracing::debug!(
@@ -411,52 +405,16 @@ async fn error_body(mut response: reqwest::Response) -> String {
 
 /// The headers that carry an object's attributes, and its MD5 for the destination to check.
 fn object_headers(info: &ObjectInfo) -> Result<HeaderMap, AttemptError> {
-    let mut headers = HeaderMap::new();
-    let attrs = &info.attrs;
-    let standard = [
-        (CONTENT_TYPE, &attrs.content_type),
-        (CONTENT_ENCODING, &attrs.content_encoding),
-        (CONTENT_DISPOSITION, &attrs.content_disposition),
-        (CONTENT_LANGUAGE, &attrs.content_language),
-        (CACHE_CONTROL, &attrs.cache_control),
-        (EXPIRES, &attrs.expires),
-    ];
-    for (name, value) in standard {
-        if let Some(value) = value {
-            headers.insert(name, header_value(value)?);
-        }
-    }
-    for (name, value) in &attrs.user_metadata {
-        let name = HeaderName::try_from(format!("x-amz-meta-{name}"))
-            .map_err(|_| AttemptError::Request(format!("metadata name {name:?}")))?;
-        headers.insert(name, header_value(value)?);
-    }
+    let mut headers = attribute_headers(&info.attrs).map_err(AttemptError::Request)?;
     // A single-part object's ETag is its MD5; a multipart one's is not.
-    if let Some(md5) = hex_md5(&info.etag) {
+    let mut md5 = [0u8; 16];
+    if hex::decode_to_slice(&info.etag, &mut md5).is_ok() {
         let encoded = base64::engine::general_purpose::STANDARD.encode(md5);
-        headers.insert(
-            HeaderName::from_static("content-md5"),
-            header_value(&encoded)?,
-        );
+        let value = HeaderValue::from_str(&encoded)
+            .map_err(|_| AttemptError::Request(format!("Content-MD5 {encoded:?}")))?;
+        headers.insert(HeaderName::from_static("content-md5"), value);
     }
     Ok(headers)
-}
-
-fn header_value(text: &str) -> Result<HeaderValue, AttemptError> {
-    HeaderValue::from_str(text)
-        .map_err(|_| AttemptError::Request(format!("header value {text:?} cannot be sent")))
-}
-
-/// The 16 bytes of a 32-hex-digit ETag.
-fn hex_md5(etag: &str) -> Option<[u8; 16]> {
-    if etag.len() != 32 {
-        return None;
-    }
-    let mut bytes = [0u8; 16];
-    for (index, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(etag.get(index * 2..index * 2 + 2)?, 16).ok()?;
-    }
-    Some(bytes)
 }
 
 /// The S3 error code and message of an error body, or its start, for the entry's last error.
@@ -500,6 +458,7 @@ mod tests {
         assert!(!status(429).refused());
         assert!(!status(500).refused());
         assert!(!status(503).refused());
+        assert!(!AttemptError::TimedOut(Duration::from_secs(600)).refused());
     }
 
     #[test]
@@ -531,8 +490,8 @@ mod tests {
             replication_status: None,
         };
         let headers = object_headers(&info).expect("headers");
-        assert_eq!(headers[CONTENT_TYPE], "text/plain");
-        assert_eq!(headers[CACHE_CONTROL], "no-cache");
+        assert_eq!(headers["content-type"], "text/plain");
+        assert_eq!(headers["cache-control"], "no-cache");
         assert_eq!(headers["x-amz-meta-colour"], "blue");
         assert_eq!(headers["content-md5"], "kAFQmDzST7DWlj99KOF/cg==");
         let multipart = ObjectInfo {

@@ -114,7 +114,7 @@ async fn replication(engine: &Engine, request: &AdminRequest) -> S3Result<Respon
             Ok(response)
         }
         Method::PUT => {
-            check_content_md5(&request.headers, &request.body)?;
+            depot_store::headers::check_content_md5(&request.headers, &request.body)?;
             let config = ReplicationConfiguration::parse(&request.body).map_err(|error| {
                 S3Error::with_message(S3ErrorCode::MalformedXML, error.to_string())
             })?;
@@ -170,17 +170,6 @@ fn remote_endpoint(headers: &http::HeaderMap) -> S3Result<RemoteEndpoint> {
         access_key: text(GEO_ACCESS_KEY_HEADER)?,
         secret: text(GEO_ACCESS_SECRET_HEADER)?,
     })
-}
-
-/// Checks `Content-MD5`, when given, against the body.
-fn check_content_md5(headers: &http::HeaderMap, body: &[u8]) -> S3Result<()> {
-    use md5::Digest as _;
-    match depot_store::headers::content_md5(headers)? {
-        Some(expected) if md5::Md5::digest(body).as_slice() != expected => {
-            Err(S3Error::new(S3ErrorCode::BadDigest))
-        }
-        _ => Ok(()),
-    }
 }
 
 // ---- Parameters ----

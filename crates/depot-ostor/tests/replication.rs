@@ -283,7 +283,8 @@ async fn writes_and_deletes_reach_the_destination_and_failures_are_retried() {
             .is_some()
     })
     .await;
-    // Nothing left in flight: a wrongly replicated delete would have landed by now.
+    // Nothing left in flight, and the delete still on B. (That the engine queues no delete
+    // while delete replication is off is the engine's test; this one sees the end to end.)
     eventually("the queue is empty", || async {
         source.engine.replication_backlog().await.expect("backlog") == 0
     })

@@ -6,7 +6,12 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
-use http::HeaderMap;
+use depot_engine::ObjectAttributes;
+use http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_TYPE, EXPIRES,
+};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use md5::{Digest as _, Md5};
 
 use crate::{S3Result, s3_error};
 
@@ -47,6 +52,47 @@ pub fn user_metadata(headers: &HeaderMap) -> S3Result<BTreeMap<String, String>> 
         .detail("MaxSizeAllowed", MAX_USER_METADATA.to_string()));
     }
     Ok(metadata)
+}
+
+/// The headers an object's stored attributes travel in: `Content-Type` and the other
+/// representation headers that are set, and `x-amz-meta-*`. GET and HEAD answer with them; the
+/// replicator sends them with its copy.
+///
+/// Errors: the header whose value no header can carry (attributes stored from request headers
+/// always fit).
+pub fn attribute_headers(attrs: &ObjectAttributes) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    let value = |name: &str, text: &str| {
+        HeaderValue::from_str(text).map_err(|_| format!("{name}: {text:?} cannot be sent"))
+    };
+    for (name, text) in [
+        (CONTENT_TYPE, &attrs.content_type),
+        (CONTENT_ENCODING, &attrs.content_encoding),
+        (CONTENT_DISPOSITION, &attrs.content_disposition),
+        (CONTENT_LANGUAGE, &attrs.content_language),
+        (CACHE_CONTROL, &attrs.cache_control),
+        (EXPIRES, &attrs.expires),
+    ] {
+        if let Some(text) = text {
+            headers.insert(name.clone(), value(name.as_str(), text)?);
+        }
+    }
+    for (key, text) in &attrs.user_metadata {
+        let name = format!("x-amz-meta-{key}");
+        let header = HeaderName::try_from(name.as_str())
+            .map_err(|_| format!("{name:?} is no header name"))?;
+        headers.insert(header, value(&name, text)?);
+    }
+    Ok(headers)
+}
+
+/// Checks `Content-MD5`, when given, against `body`: `InvalidDigest` if it is malformed,
+/// `BadDigest` if it differs.
+pub fn check_content_md5(headers: &HeaderMap, body: &[u8]) -> S3Result<()> {
+    match content_md5(headers)? {
+        Some(expected) if Md5::digest(body).as_slice() != expected => Err(s3_error!(BadDigest)),
+        _ => Ok(()),
+    }
 }
 
 /// `Content-MD5`, decoded: 16 bytes of base64, or `InvalidDigest`.

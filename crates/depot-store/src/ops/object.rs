@@ -8,13 +8,12 @@ use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, StreamBody};
-use md5::{Digest, Md5};
 use serde::Deserialize;
 
 use crate::body::{ResponseBody, TrailerSlot, empty, payload_stream, read_limited};
 use crate::headers::{
-    Precondition, RangeRequest, content_md5, evaluate_preconditions, format_http_date,
-    format_iso8601, text, user_metadata,
+    Precondition, RangeRequest, attribute_headers, check_content_md5, content_md5,
+    evaluate_preconditions, format_http_date, format_iso8601, text, user_metadata,
 };
 use crate::service::{Ctx, MAX_PUT_SIZE, status_response, xml_response};
 use crate::xml::{XmlWriter, parse};
@@ -197,7 +196,7 @@ where
 }
 
 /// The response headers that describe an object.
-fn object_headers(headers: &mut HeaderMap, info: &ObjectInfo) {
+fn object_headers(headers: &mut HeaderMap, info: &ObjectInfo) -> S3Result<()> {
     insert(headers, "etag", &quoted(&info.etag));
     insert(
         headers,
@@ -206,39 +205,20 @@ fn object_headers(headers: &mut HeaderMap, info: &ObjectInfo) {
     );
     insert(headers, "accept-ranges", "bytes");
     let attrs = &info.attrs;
-    insert(
-        headers,
-        "content-type",
-        attrs
-            .content_type
-            .as_deref()
-            .unwrap_or("binary/octet-stream"),
-    );
-    for (name, value) in [
-        ("content-encoding", &attrs.content_encoding),
-        ("content-disposition", &attrs.content_disposition),
-        ("content-language", &attrs.content_language),
-        ("cache-control", &attrs.cache_control),
-        ("expires", &attrs.expires),
-    ] {
-        if let Some(value) = value {
-            insert(headers, name, value);
-        }
+    if attrs.content_type.is_none() {
+        insert(headers, "content-type", "binary/octet-stream");
     }
+    headers.extend(
+        attribute_headers(attrs)
+            .map_err(|why| s3_error!(InternalError, "stored attributes cannot be sent: {why}"))?,
+    );
     if let Some(class) = attrs.storage_class.as_deref().filter(|c| *c != "STANDARD") {
         insert(headers, "x-amz-storage-class", class);
     }
     if let Some(status) = info.replication_status {
         insert(headers, "x-amz-replication-status", status.as_str());
     }
-    for (name, value) in &attrs.user_metadata {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::try_from(format!("x-amz-meta-{name}")),
-            HeaderValue::from_str(value),
-        ) {
-            headers.insert(name, value);
-        }
-    }
+    Ok(())
 }
 
 /// The `x-amz-checksum-type` of a stored checksum value: a multipart object's `COMPOSITE`
@@ -293,7 +273,7 @@ pub(crate) async fn get_object(ctx: &Ctx<'_>, head: bool) -> S3Result<Response<R
     let span = range.clone().unwrap_or(0..info.size);
     let mut response = Response::new(empty());
     let headers = response.headers_mut();
-    object_headers(headers, &info);
+    object_headers(headers, &info)?;
     insert(
         headers,
         "content-length",
@@ -389,11 +369,7 @@ where
     }
     // 1000 keys of up to 1024 bytes, escaped, fit in 8 MiB.
     let document = read_limited(body, 8 << 20).await?;
-    if let Some(expected) = content_md5(&ctx.headers)?
-        && Md5::digest(&document).as_slice() != expected
-    {
-        return Err(s3_error!(BadDigest));
-    }
+    check_content_md5(&ctx.headers, &document)?;
     let delete: Delete = parse(&document)?;
     if delete.objects.is_empty() || delete.objects.len() > MAX_DELETE_KEYS {
         return Err(s3_error!(MalformedXML));
