@@ -127,6 +127,8 @@ pub(crate) struct Seen {
     pub(crate) user: OnceLock<UserId>,
     /// The addressed bucket as looked up, once per request (`None`: it does not exist).
     pub(crate) bucket: OnceLock<Option<Arc<BucketIdentity>>>,
+    /// The bucket the request created.
+    pub(crate) created: OnceLock<BucketIdentity>,
 }
 
 impl Seen {
@@ -168,15 +170,18 @@ impl Seen {
         Ok(bucket)
     }
 
-    /// The bucket incarnation the request found, else the name it gave with epoch 0.
+    /// The bucket incarnation the request created or found, else the name it gave with epoch
+    /// 0 (the bucket does not exist, or the request ended before it looked).
     pub(crate) fn bucket_ref(&self) -> Option<BucketRef> {
-        match (self.bucket.get(), self.addressed.get()) {
-            (Some(Some(identity)), _) => Some(incarnation(identity)),
-            (_, Some(name)) => Some(BucketRef {
+        let looked_up = self.bucket.get().and_then(Option::as_deref);
+        let found = self.created.get().or(looked_up);
+        match (found, self.addressed.get()) {
+            (Some(identity), _) => Some(incarnation(identity)),
+            (None, Some(name)) => Some(BucketRef {
                 name: name.clone(),
                 epoch: 0,
             }),
-            (_, None) => None,
+            (None, None) => None,
         }
     }
 }
@@ -284,7 +289,7 @@ impl S3Service {
         let uploaded = Arc::new(AtomicU64::new(0));
         // Made first, so that dropping this future (a reset stream, a connection closed
         // mid-request) still counts the request.
-        let mut usage = self
+        let usage = self
             .inner
             .usage
             .clone()
@@ -308,12 +313,6 @@ impl S3Service {
             headers.insert("x-amz-id-2", value);
         }
         headers.insert(http::header::SERVER, HeaderValue::from_static("Depot"));
-        if let Some(recorder) = &mut usage
-            && seen.user.get().is_some()
-        {
-            let succeeded = response.status().is_success();
-            recorder.bucket = Some(self.usage_bucket(&seen, succeeded).await);
-        }
         let record = RequestRecord {
             request_id,
             operation,
@@ -325,25 +324,6 @@ impl S3Service {
             usage,
         };
         response.map(|body| LoggedBody::new(body, record).boxed_unsync())
-    }
-
-    /// The bucket a request's usage is counted under: the one it addressed, in the
-    /// incarnation (epoch) it found. A request that looked none up, or succeeded where there
-    /// was none (it made the bucket), looks again; else a missing bucket is its name with
-    /// epoch 0.
-    async fn usage_bucket(&self, seen: &Seen, succeeded: bool) -> Option<BucketRef> {
-        let look_again = match seen.bucket.get() {
-            None => true,
-            Some(None) => succeeded,
-            Some(Some(_)) => false,
-        };
-        if look_again
-            && let Some(name) = seen.addressed.get()
-            && let Ok(identity) = self.inner.engine.bucket_identity(name).await
-        {
-            return Some(incarnation(&identity));
-        }
-        seen.bucket_ref()
     }
 
     async fn dispatch<B>(

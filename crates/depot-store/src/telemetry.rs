@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use depot_domain::{BucketRef, OpClass, UsageCounters, UsageKey};
+use depot_domain::{OpClass, UsageCounters, UsageKey};
 use depot_engine::UsageMeter;
 use depot_sigv4::BoxError;
 use http_body::{Body, Frame, SizeHint};
@@ -48,8 +48,6 @@ pub(crate) struct UsageRecorder {
     meter: Arc<UsageMeter>,
     seen: Arc<Seen>,
     uploaded: Arc<AtomicU64>,
-    /// The bucket resolved once the response is ready; until then, what `seen` knows.
-    pub(crate) bucket: Option<Option<BucketRef>>,
     recorded: bool,
 }
 
@@ -59,7 +57,6 @@ impl UsageRecorder {
             meter,
             seen,
             uploaded,
-            bucket: None,
             recorded: false,
         }
     }
@@ -80,7 +77,7 @@ impl UsageRecorder {
         counters.record_op(self.seen.class.get().copied().unwrap_or(OpClass::Other));
         let key = UsageKey {
             user: *user,
-            bucket: self.bucket.take().unwrap_or_else(|| self.seen.bucket_ref()),
+            bucket: self.seen.bucket_ref(),
         };
         self.meter.record(key, &counters);
     }
@@ -95,7 +92,6 @@ impl Drop for UsageRecorder {
 impl std::fmt::Debug for UsageRecorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UsageRecorder")
-            .field("bucket", &self.bucket)
             .field("recorded", &self.recorded)
             .finish_non_exhaustive()
     }

@@ -482,9 +482,12 @@ async fn usage_counts_every_signed_request_once() {
     let buckets = app.root("GET", "/", &[], b"").await;
     outside.ops_list += 1;
     outside.bytes_downloaded += buckets.body.len() as u64;
-    // A bucket that does not exist is counted under its name with epoch 0.
+    // A bucket that does not exist is counted under its name with epoch 0, and so is a
+    // request that ended before it looked the bucket up: creating one that exists.
     let nowhere = app.root("GET", "/nowhere/k", &[], b"").await;
     assert_eq!(nowhere.error_code(), "NoSuchBucket");
+    let again = app.root("PUT", "/metered", &[], b"").await;
+    assert_eq!(again.error_code(), "BucketAlreadyOwnedByYou");
 
     // Anonymous and badly signed requests name nobody to count them for.
     app.send(None, "GET", "/metered/a", &[], b"").await;
@@ -513,9 +516,15 @@ async fn usage_counts_every_signed_request_once() {
         bytes_downloaded: nowhere.body.len() as u64,
         ..UsageCounters::ZERO
     };
+    let again_counters = UsageCounters {
+        ops_other: 1,
+        bytes_downloaded: again.body.len() as u64,
+        ..UsageCounters::ZERO
+    };
     let expected = std::collections::BTreeMap::from([
         (key(None), outside),
         (key(Some(("metered", epoch))), in_bucket),
+        (key(Some(("metered", 0))), again_counters),
         (key(Some(("nowhere", 0))), nowhere_counters),
     ]);
     assert_eq!(totals, expected);

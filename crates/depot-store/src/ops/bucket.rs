@@ -69,9 +69,12 @@ where
             None => ctx.config.region.clone(),
         }
     };
-    ctx.engine
+    let created = ctx
+        .engine
         .create_bucket(ctx.principal.bucket_owner(), bucket, &location)
         .await?;
+    // Usage counts the creation under the incarnation it made.
+    let _ = ctx.seen.created.set(created.into());
     let mut response = status_response(StatusCode::OK);
     if let Ok(value) = HeaderValue::from_str(&format!("/{bucket}")) {
         response.headers_mut().insert(http::header::LOCATION, value);
