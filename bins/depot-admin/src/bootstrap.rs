@@ -3,56 +3,27 @@
 //! made at all. Opens the engine as `depot-api` does, from the same settings.
 
 use std::io;
-use std::path::PathBuf;
 
 use depot_domain::Email;
-use depot_engine::{Engine, EngineConfig, EngineError, redact_url_password};
+use depot_engine::{Engine, EngineConfig, EngineError, parse_master_key, redact_url_password};
 use depot_ostor::wire::{KeyPair, UserInfo};
 
 use crate::cli::CreateUserArgs;
 use crate::exit::{Exit, Failure, chain};
 
-/// `depot-api`'s default data directory.
-const DEFAULT_DATA_DIR: &str = "./depot-data";
-
-/// Where the user is created, every value decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Target {
-    pub(crate) data_dir: PathBuf,
-    pub(crate) database_url: String,
-    pub(crate) master_key: Option<[u8; 32]>,
-}
-
-impl Target {
-    /// The settings `depot-api` resolves from the same flags and variables: the database
-    /// follows the data directory unless a URL is given.
-    pub(crate) fn from_args(args: &CreateUserArgs) -> Result<Target, Failure> {
-        let data_dir = args
-            .data_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database_url = match &args.database_url {
-            Some(url) => url.expose().to_owned(),
-            None => format!("sqlite://{}?mode=rwc", data_dir.join("depot.db").display()),
-        };
-        let master_key = match &args.master_key {
-            None => None,
-            Some(hex_key) => {
-                let mut key = [0u8; 32];
-                hex::decode_to_slice(hex_key.expose().trim(), &mut key).map_err(|_| {
-                    Failure::usage(
-                        "the master key (--master-key / DEPOT_MASTER_KEY) must be 64 hex digits",
-                    )
-                })?;
-                Some(key)
-            }
-        };
-        Ok(Target {
-            data_dir,
-            database_url,
-            master_key,
-        })
-    }
+/// The engine `depot-api` would open with the same settings.
+pub(crate) fn engine_config(args: &CreateUserArgs) -> Result<EngineConfig, Failure> {
+    let mut config = EngineConfig::for_node(
+        args.data_dir.clone(),
+        args.database_url.as_ref().map(|url| url.expose()),
+    );
+    config.master_key = args
+        .master_key
+        .as_ref()
+        .map(|hex_key| parse_master_key(hex_key.expose()))
+        .transpose()
+        .map_err(|error| Failure::usage(format!("{error} (--master-key / DEPOT_MASTER_KEY)")))?;
+    Ok(config)
 }
 
 /// Creates the user and answers it as the admin API answers a new user, with its flags.
@@ -61,10 +32,8 @@ pub(crate) async fn create_user(args: &CreateUserArgs) -> Result<UserInfo, Failu
         .email
         .parse()
         .map_err(|error| Failure::usage(format!("invalid email {:?}: {error}", args.email)))?;
-    let target = Target::from_args(args)?;
-    let shown_url = redact_url_password(&target.database_url);
-    let mut config = EngineConfig::new(&target.data_dir, target.database_url.as_str());
-    config.master_key = target.master_key;
+    let config = engine_config(args)?;
+    let shown_url = redact_url_password(&config.database_url);
     let engine = Engine::open(config)
         .await
         .map_err(|error| open_failure(&shown_url, &error))?;
@@ -82,21 +51,11 @@ pub(crate) async fn create_user(args: &CreateUserArgs) -> Result<UserInfo, Failu
             ),
         })?;
     Ok(UserInfo {
-        email: user.email.to_string(),
-        id: user.id.to_string(),
-        state: Some(user.state.as_str().to_owned()),
-        owner_id: None,
-        flags: Some(if user.flags.system {
-            vec!["system".to_owned()]
-        } else {
-            Vec::new()
-        }),
         keys: Some(vec![KeyPair {
             access_key_id: pair.access_key_id.to_string(),
             secret_access_key: pair.secret_access_key.expose_secret().to_owned(),
         }]),
-        account_count: None,
-        accounts: None,
+        ..UserInfo::summary(&user)
     })
 }
 
@@ -140,41 +99,22 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_depot_apis() {
+    fn the_engine_is_the_one_depot_api_opens() {
+        let config = engine_config(&args(&["--data-dir", "/var/lib/depot"])).expect("dir");
+        let expected = EngineConfig::for_node(Some("/var/lib/depot".into()), None);
         assert_eq!(
-            Target::from_args(&args(&[])).expect("defaults"),
-            Target {
-                data_dir: PathBuf::from("./depot-data"),
-                database_url: "sqlite://./depot-data/depot.db?mode=rwc".into(),
-                master_key: None,
-            }
+            (config.data_dir, config.database_url, config.master_key),
+            (expected.data_dir, expected.database_url, None)
         );
-        let target = Target::from_args(&args(&["--data-dir", "/var/lib/depot"])).expect("dir");
-        assert_eq!(
-            target.database_url,
-            "sqlite:///var/lib/depot/depot.db?mode=rwc"
-        );
-        let target = Target::from_args(&args(&[
-            "--data-dir",
-            "/var/lib/depot",
-            "--database-url",
-            "postgres://depot@db/depot",
-        ]))
-        .expect("url");
-        assert_eq!(target.database_url, "postgres://depot@db/depot");
-    }
-
-    #[test]
-    fn the_master_key_is_64_hex_digits() {
-        let target = Target::from_args(&args(&[
+        let config = engine_config(&args(&[
             "--master-key",
             "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
         ]))
         .expect("key");
-        let key = target.master_key.expect("some");
-        assert_eq!((key[0], key[1], key[31]), (0x00, 0x11, 0xff));
-        let failure = Target::from_args(&args(&["--master-key", "c0ffee"])).expect_err("short");
+        assert_eq!(config.master_key.map(|key| key[31]), Some(0xff));
+        let failure = engine_config(&args(&["--master-key", "c0ffee"])).expect_err("short");
         assert_eq!(failure.exit, Exit::Usage);
+        assert!(failure.message.contains("--master-key"), "{failure}");
         assert!(!failure.message.contains("c0ffee"), "{failure}");
     }
 

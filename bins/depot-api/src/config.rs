@@ -28,7 +28,6 @@ use serde::Deserialize;
 /// Environment variables by name, as [`process_env`] collects them.
 pub(crate) type Env = HashMap<String, String>;
 
-const DEFAULT_DATA_DIR: &str = "./depot-data";
 const DEFAULT_S3_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9000));
 const DEFAULT_CONTROL_ADDR: SocketAddr =
     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9001));
@@ -370,17 +369,12 @@ impl Layer {
     /// Fills the remaining gaps with the built-in defaults and checks values that only make
     /// sense together.
     fn resolve(self) -> anyhow::Result<Config> {
-        let data_dir = self
-            .data_dir
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        // The default database follows the data directory wherever it was set, so one
-        // `--data-dir` moves all local state.
-        let database_url = self.database_url.unwrap_or_else(|| {
-            DatabaseUrl(format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.join("depot.db").display()
-            ))
-        });
+        let engine = depot_engine::EngineConfig::for_node(
+            self.data_dir,
+            self.database_url.as_ref().map(DatabaseUrl::expose),
+        );
+        let data_dir = engine.data_dir;
+        let database_url = DatabaseUrl(engine.database_url);
         let root = match (self.root_access_key, self.root_secret_key) {
             (None, None) => None,
             (Some(access_key), Some(secret_key)) => {
@@ -414,18 +408,11 @@ impl Layer {
             .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
             .filter(|d| !d.is_empty())
             .collect();
-        let master_key = match self.master_key {
-            None => None,
-            Some(secret) => {
-                let mut key = [0u8; 32];
-                hex::decode_to_slice(secret.expose().trim(), &mut key).map_err(|_| {
-                    anyhow::anyhow!(
-                        "the master key (DEPOT_MASTER_KEY / --master-key) must be 64 hex digits"
-                    )
-                })?;
-                Some(MasterKey(key))
-            }
-        };
+        let master_key = self
+            .master_key
+            .map(|secret| depot_engine::parse_master_key(secret.expose()).map(MasterKey))
+            .transpose()
+            .context("DEPOT_MASTER_KEY / --master-key")?;
         let replication_defaults = depot_ostor::ReplicatorConfig::default();
         let replication_max_retry_secs = self
             .replication_max_retry_secs
@@ -868,6 +855,15 @@ mod tests {
         }
         let config = load(&[], &[("DEPOT_REPLICATION_MAX_RETRY_SECS", "86400")]).expect("a day");
         assert_eq!(config.replication_max_retry, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn a_bad_master_key_is_named_but_not_shown() {
+        let error = load(&[], &[("DEPOT_MASTER_KEY", "c0ffee")]).expect_err("short");
+        let message = format!("{error:#}");
+        assert!(message.contains("DEPOT_MASTER_KEY"), "{message}");
+        assert!(message.contains("64 hex digits"), "{message}");
+        assert!(!message.contains("c0ffee"), "{message}");
     }
 
     #[test]

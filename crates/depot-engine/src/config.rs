@@ -5,6 +5,21 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The data directory of a node that names none (`depot-api`, `depot-admin create-user`).
+pub const DEFAULT_DATA_DIR: &str = "./depot-data";
+
+/// A master key that is not 64 hex digits. Its `Display` never shows the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the master key must be 64 hex digits")]
+pub struct InvalidMasterKey;
+
+/// The 32 bytes of a master key written as 64 hex digits (surrounding blanks ignored).
+pub fn parse_master_key(hex_digits: &str) -> Result<[u8; 32], InvalidMasterKey> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(hex_digits.trim(), &mut key).map_err(|_| InvalidMasterKey)?;
+    Ok(key)
+}
+
 /// How to open an [`Engine`](crate::Engine).
 #[derive(Clone)]
 pub struct EngineConfig {
@@ -41,14 +56,22 @@ impl EngineConfig {
         }
     }
 
-    /// The embedded setup: SQLite at `data_dir/depot.sqlite3`, everything else default.
+    /// The embedded setup: SQLite at `data_dir/depot.db`, everything else default.
     pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
         let data_dir = data_dir.into();
-        let database_url = format!(
-            "sqlite://{}?mode=rwc",
-            data_dir.join("depot.sqlite3").display()
-        );
+        let database_url = format!("sqlite://{}?mode=rwc", data_dir.join("depot.db").display());
         Self::new(data_dir, database_url)
+    }
+
+    /// A node's engine from the settings it was given, the same for every binary: the data
+    /// directory ([`DEFAULT_DATA_DIR`] if none) and the database URL (if none, the embedded
+    /// SQLite file in the data directory, so one data directory setting moves all local state).
+    pub fn for_node(data_dir: Option<PathBuf>, database_url: Option<&str>) -> Self {
+        let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        match database_url {
+            Some(url) => Self::new(data_dir, url),
+            None => Self::embedded(data_dir),
+        }
     }
 }
 
@@ -93,6 +116,37 @@ pub fn redact_url_password(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_keeps_its_database_in_its_data_directory_unless_told() {
+        let config = EngineConfig::for_node(None, None);
+        assert_eq!(config.data_dir, PathBuf::from("./depot-data"));
+        assert_eq!(
+            config.database_url,
+            "sqlite://./depot-data/depot.db?mode=rwc"
+        );
+        let config = EngineConfig::for_node(Some("/var/lib/depot".into()), None);
+        assert_eq!(
+            config.database_url,
+            "sqlite:///var/lib/depot/depot.db?mode=rwc"
+        );
+        let config = EngineConfig::for_node(
+            Some("/var/lib/depot".into()),
+            Some("postgres://depot@db/depot"),
+        );
+        assert_eq!(config.database_url, "postgres://depot@db/depot");
+    }
+
+    #[test]
+    fn a_master_key_is_64_hex_digits() {
+        let key =
+            parse_master_key(" 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n")
+                .expect("64 digits");
+        assert_eq!((key[0], key[1], key[31]), (0x00, 0x11, 0xff));
+        let error = parse_master_key("c0ffee").expect_err("short");
+        assert!(!error.to_string().contains("c0ffee"));
+        assert!(parse_master_key(&"g".repeat(64)).is_err());
+    }
 
     #[test]
     fn database_passwords_are_redacted() {

@@ -76,7 +76,9 @@ mod usage;
 pub use blob::{
     BlobHandle, BlobId, BlobStore, InvalidBlobId, LocalBlobStore, StagingId, StagingWriter,
 };
-pub use config::{EngineConfig, redact_url_password};
+pub use config::{
+    DEFAULT_DATA_DIR, EngineConfig, InvalidMasterKey, parse_master_key, redact_url_password,
+};
 pub use engine::Engine;
 pub use error::{BoxError, EngineError};
 pub use ops::{MAX_COPY_SIZE, MAX_PART_NUMBER, MIN_PART_SIZE};

@@ -24,9 +24,6 @@ use crate::replication::{
 };
 use crate::wire;
 
-/// `OwnerId` of a user nobody owns.
-const NO_OWNER: &str = "0000000000000000";
-
 /// The ostor admin API over an engine.
 #[derive(Debug, Clone)]
 pub struct OstorServer {
@@ -271,33 +268,6 @@ fn empty(status: StatusCode) -> S3Result<Response<Bytes>> {
     Ok(response)
 }
 
-fn flags(user: &S3User) -> Vec<String> {
-    let mut flags = Vec::new();
-    if user.state == UserState::Disabled {
-        flags.push("disabled".to_owned());
-    }
-    if user.flags.system {
-        flags.push("system".to_owned());
-    }
-    flags
-}
-
-fn summary(user: &S3User) -> wire::UserInfo {
-    wire::UserInfo {
-        email: user.email.to_string(),
-        id: user.id.to_string(),
-        state: Some(user.state.as_str().to_owned()),
-        owner_id: Some(
-            user.owner_id
-                .map_or_else(|| NO_OWNER.to_owned(), |id| id.to_string()),
-        ),
-        flags: Some(flags(user)),
-        keys: None,
-        account_count: None,
-        accounts: None,
-    }
-}
-
 fn key_pairs(keys: &[KeyPairInfo]) -> Vec<wire::KeyPair> {
     keys.iter()
         .map(|key| wire::KeyPair {
@@ -321,7 +291,7 @@ fn details(record: &UserRecord) -> wire::UserInfo {
                 })
                 .collect(),
         ),
-        ..summary(&record.user)
+        ..wire::UserInfo::summary(&record.user)
     }
 }
 
@@ -347,7 +317,7 @@ async fn get_users(engine: &Engine, params: &Params) -> S3Result<Response<Bytes>
         None => {
             let users = engine.list_users().await?;
             json(&wire::UserList {
-                users: users.iter().map(summary).collect(),
+                users: users.iter().map(wire::UserInfo::summary).collect(),
             })
         }
     }

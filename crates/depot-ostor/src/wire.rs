@@ -5,6 +5,7 @@
 //! the code that needs them. Counts and rates are strings where ostor prints strings
 //! (`"AccountCount": "3"`, `"ops:get": "0.50"`) and numbers where it prints numbers.
 
+use depot_domain::{S3User, UserState};
 use serde::{Deserialize, Serialize};
 
 /// `"AWSAccessKeys": [{…}]`: one key pair, secret included (ostor shows secrets to system
@@ -66,6 +67,36 @@ pub struct UserInfo {
     /// The user's accounts with their keys.
     #[serde(rename = "Accounts", default, skip_serializing_if = "Option::is_none")]
     pub accounts: Option<Vec<AccountInfo>>,
+}
+
+/// The `OwnerId` of a user no one owns.
+pub const NO_OWNER: &str = "0000000000000000";
+
+impl UserInfo {
+    /// `user` as listings show it: email, id, state, owner and flags, without keys or
+    /// accounts (callers that show them fill them in).
+    pub fn summary(user: &S3User) -> UserInfo {
+        let mut flags = Vec::new();
+        if user.state == UserState::Disabled {
+            flags.push("disabled".to_owned());
+        }
+        if user.flags.system {
+            flags.push("system".to_owned());
+        }
+        UserInfo {
+            email: user.email.to_string(),
+            id: user.id.to_string(),
+            state: Some(user.state.as_str().to_owned()),
+            owner_id: Some(
+                user.owner_id
+                    .map_or_else(|| NO_OWNER.to_owned(), |id| id.to_string()),
+            ),
+            flags: Some(flags),
+            keys: None,
+            account_count: None,
+            accounts: None,
+        }
+    }
 }
 
 /// `GET ?ostor-users` without a user: `{"Users": [...]}`.

@@ -111,11 +111,11 @@ async fn embedded_defaults_put_everything_in_the_data_dir() {
     engine.ping().await.expect("ready");
     let (_, b) = user_and_bucket(&engine, "embedded").await;
     put(&engine, &b, "x", b"y").await;
-    for expected in ["depot.sqlite3", "master.key", "blobs", "tmp"] {
+    for expected in ["depot.db", "master.key", "blobs", "tmp"] {
         assert!(data_dir.join(expected).exists(), "{expected} is missing");
     }
     let debug = format!("{engine:?} {:?}", EngineConfig::embedded(&data_dir));
-    assert!(debug.contains("depot.sqlite3"));
+    assert!(debug.contains("depot.db"));
 }
 
 /// The protocol layer runs engine calls on a multi-threaded server: every future must be
@@ -195,11 +195,11 @@ async fn a_sqlite_database_admits_one_engine_at_a_time() {
         other => panic!("refused with {other:?}"),
     }
     // Other spellings of the same file meet the same lock: a `.` in the path, a symbolic link.
-    let database = dir.path().join("depot.sqlite3");
+    let database = dir.path().join("depot.db");
     let alias = dir.path().join("alias.sqlite3");
     std::os::unix::fs::symlink(&database, &alias).expect("symlink");
     for url in [
-        format!("sqlite://{}/./depot.sqlite3?mode=rwc", dir.path().display()),
+        format!("sqlite://{}/./depot.db?mode=rwc", dir.path().display()),
         format!("sqlite://{}", alias.display()),
     ] {
         let other = tempfile::tempdir().expect("temp dir");
