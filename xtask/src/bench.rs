@@ -19,7 +19,9 @@ use std::time::Duration;
 use anyhow::{Context, bail, ensure};
 use xshell::{Shell, cmd};
 
-use crate::process::{send_signal, tee_log_until_listening, wait_with_timeout};
+use crate::process::{
+    build_binaries, listening_addr, send_signal, tee_log_until_listening, wait_with_timeout,
+};
 use crate::project_root;
 use rustix::process::Signal;
 
@@ -161,15 +163,8 @@ fn criterion_args(quick: bool, args: &[String]) -> Vec<String> {
 }
 
 fn s3(sh: &Shell, flags: &Flags) -> anyhow::Result<()> {
-    eprintln!("\n==> bench: cargo build --release -p depot-api -p depot-loadgen");
-    let messages = cmd!(
-        sh,
-        "cargo build --release -p depot-api -p depot-loadgen --bins --message-format=json-render-diagnostics"
-    )
-    .read()
-    .context("building depot-api and depot-loadgen")?;
-    let depot_api = executable(&messages, "depot-api")?;
-    let loadgen = executable(&messages, "depot-loadgen")?;
+    let built = build_binaries(sh, true, &["depot-api", "depot-loadgen"])?;
+    let (depot_api, loadgen) = (&built[0], &built[1]);
 
     let work = sh
         .create_temp_dir()
@@ -183,7 +178,7 @@ fn s3(sh: &Shell, flags: &Flags) -> anyhow::Result<()> {
     )?;
     let mut depot = Server::start(
         "depot-api",
-        Command::new(&depot_api)
+        Command::new(depot_api)
             .env("DEPOT_DATA_DIR", work.path().join("data"))
             .env("DEPOT_S3_ADDR", "127.0.0.1:0")
             .env("DEPOT_CONTROL_ADDR", "127.0.0.1:0")
@@ -198,7 +193,7 @@ fn s3(sh: &Shell, flags: &Flags) -> anyhow::Result<()> {
     let time_limit = flags.time_limit();
     let mut ceiling = Server::start(
         "ceiling",
-        Command::new(&loadgen).args([
+        Command::new(loadgen).args([
             "ceiling",
             "--addr",
             "127.0.0.1:0",
@@ -210,7 +205,7 @@ fn s3(sh: &Shell, flags: &Flags) -> anyhow::Result<()> {
     )?;
 
     let listings: Vec<String> = flags.listings().iter().map(u64::to_string).collect();
-    let mut command = Command::new(&loadgen);
+    let mut command = Command::new(loadgen);
     command
         .args(["run", "--endpoint", &format!("http://{}", depot.addr)])
         .args(["--ceiling", &format!("http://{}", ceiling.addr)])
@@ -283,17 +278,6 @@ fn s3(sh: &Shell, flags: &Flags) -> anyhow::Result<()> {
     depot_stop.context("depot-api did not stop cleanly")?;
     ceiling_stop.context("the ceiling server did not stop cleanly")?;
     Ok(())
-}
-
-/// The executable cargo reported building for `target`, so `CARGO_TARGET_DIR` and any cargo
-/// configuration are honoured.
-fn executable(messages: &str, target: &str) -> anyhow::Result<PathBuf> {
-    messages
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == target)
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .with_context(|| format!("cargo did not report a {target} executable"))
 }
 
 /// Prints the load average and warns when the machine is busy: figures taken while something
@@ -419,17 +403,6 @@ impl Drop for Server {
     }
 }
 
-/// The address in field `field` of a JSON `listening` log line.
-fn listening_addr(line: &str, field: &str) -> anyhow::Result<std::net::SocketAddr> {
-    let event: serde_json::Value = serde_json::from_str(line)
-        .with_context(|| format!("`listening` line is not JSON: {line}"))?;
-    event[field]
-        .as_str()
-        .with_context(|| format!("no {field} in {line}"))?
-        .parse()
-        .with_context(|| format!("bad {field} in {line}"))
-}
-
 /// The last `n` lines of a file, for failure reports.
 fn tail(path: &Path, n: usize) -> String {
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -519,29 +492,5 @@ mod tests {
             criterion_args(true, &strings(&["--", "--save-baseline", "main"])),
             ["--bench", "*", "--", "--save-baseline", "main", "--quick"]
         );
-    }
-
-    #[test]
-    fn finds_executables_and_listening_addresses() -> anyhow::Result<()> {
-        let messages = concat!(
-            r#"{"reason":"compiler-artifact","target":{"name":"depot-api"},"executable":"/t/release/depot-api"}"#,
-            "\n",
-            r#"{"reason":"compiler-artifact","target":{"name":"depot_loadgen"},"executable":null}"#,
-            "\n",
-            r#"{"reason":"compiler-artifact","target":{"name":"depot-loadgen"},"executable":"/t/release/depot-loadgen"}"#,
-        );
-        assert_eq!(
-            executable(messages, "depot-loadgen")?,
-            PathBuf::from("/t/release/depot-loadgen")
-        );
-        assert!(executable(messages, "depot-admin").is_err());
-
-        let depot =
-            r#"{"message":"listening","s3_addr":"127.0.0.1:4100","control_addr":"127.0.0.1:4101"}"#;
-        assert_eq!(listening_addr(depot, "s3_addr")?.port(), 4100);
-        let ceiling = r#"{"addr":"127.0.0.1:4200","message":"listening"}"#;
-        assert_eq!(listening_addr(ceiling, "addr")?.port(), 4200);
-        assert!(listening_addr(ceiling, "s3_addr").is_err());
-        Ok(())
     }
 }

@@ -32,7 +32,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail, ensure};
 use xshell::{Shell, cmd};
 
-use crate::process::{send_signal, tee_log_until_listening, wait_with_timeout};
+use crate::process::{
+    build_binaries, listening_addr, send_signal, tee_log_until_listening, wait_with_timeout,
+};
 use crate::project_root;
 use rustix::process::Signal;
 
@@ -191,8 +193,14 @@ fn run_in(
     suites: &[&Suite],
     work: &TempRoot,
 ) -> anyhow::Result<Report> {
-    // Build first: a compile error should not wait for client installs.
-    let depot_admin = build_binary(sh, "depot-admin")?;
+    // Build first, in one cargo run: a compile error should not wait for client installs.
+    let build_server = options.external.is_none() && options.depot_api.is_none();
+    let built = if build_server {
+        build_binaries(sh, false, &["depot-admin", "depot-api"])?
+    } else {
+        build_binaries(sh, false, &["depot-admin"])?
+    };
+    let depot_admin = built[0].clone();
     let (mut server, depot_api) = match &options.external {
         Some(target) => {
             eprintln!("==> e2e: testing the running server at {}", target.endpoint);
@@ -201,7 +209,7 @@ fn run_in(
         None => {
             let binary = match &options.depot_api {
                 Some(path) => path.clone(),
-                None => build_binary(sh, "depot-api")?,
+                None => built[1].clone(),
             };
             (Some(Server::start(&binary, work)?), Some(binary))
         }
@@ -293,29 +301,6 @@ impl TempRoot {
 
 // ---- building and running depot-api ----
 
-/// `cargo build -p <binary>` in the dev profile: `depot-api`, the server under test, or
-/// `depot-admin`, the operator CLI suites find in `DEPOT_ADMIN_BIN`. The path is the one cargo
-/// reports, so `CARGO_TARGET_DIR` and any cargo configuration are honoured.
-fn build_binary(sh: &Shell, binary: &str) -> anyhow::Result<PathBuf> {
-    eprintln!("==> e2e: cargo build -p {binary}");
-    let messages = cmd!(
-        sh,
-        "cargo build -p {binary} --bin {binary} --message-format=json-render-diagnostics"
-    )
-    .read()
-    .with_context(|| format!("building {binary}"))?;
-    executable_from_cargo_messages(&messages, binary)
-        .with_context(|| format!("cargo did not report a {binary} executable"))
-}
-
-fn executable_from_cargo_messages(messages: &str, target: &str) -> Option<PathBuf> {
-    messages
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == target)
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-}
-
 /// The running `depot-api`, killed on drop if the run ends before `stop`.
 struct Server {
     child: Child,
@@ -403,7 +388,10 @@ impl Server {
                 }
             }
         };
-        let (s3, control) = parse_listening(&line)?;
+        let (s3, control) = (
+            listening_addr(&line, "s3_addr")?,
+            listening_addr(&line, "control_addr")?,
+        );
         server.target.endpoint = format!("http://{s3}");
         eprintln!("==> e2e: depot-api listening: S3 on {s3}, control plane on {control}");
         wait_healthy(control, &mut server.child)?;
@@ -435,20 +423,6 @@ impl Drop for Server {
             let _ = self.child.wait();
         }
     }
-}
-
-/// The S3 and control-plane addresses from the JSON `listening` log line.
-fn parse_listening(line: &str) -> anyhow::Result<(SocketAddr, SocketAddr)> {
-    let event: serde_json::Value = serde_json::from_str(line)
-        .with_context(|| format!("`listening` line is not JSON: {line}"))?;
-    let address = |field: &str| -> anyhow::Result<SocketAddr> {
-        event[field]
-            .as_str()
-            .with_context(|| format!("no {field} in {line}"))?
-            .parse()
-            .with_context(|| format!("bad {field} in {line}"))
-    };
-    Ok((address("s3_addr")?, address("control_addr")?))
 }
 
 /// Polls `GET /healthz` until it answers 200, the server dies, or the time is up.
@@ -913,37 +887,6 @@ mod tests {
             )
         );
         Ok(())
-    }
-
-    #[test]
-    fn reads_addresses_from_the_listening_line() -> anyhow::Result<()> {
-        let line = r#"{"timestamp":"t","level":"INFO","message":"listening","s3_addr":"127.0.0.1:41234","control_addr":"127.0.0.1:41235"}"#;
-        let (s3, control) = parse_listening(line)?;
-        assert_eq!(s3.to_string(), "127.0.0.1:41234");
-        assert_eq!(control.to_string(), "127.0.0.1:41235");
-        assert!(parse_listening(r#"{"message":"listening"}"#).is_err());
-        assert!(parse_listening("listening on 127.0.0.1:9000").is_err());
-        Ok(())
-    }
-
-    #[test]
-    fn finds_the_executable_in_cargo_messages() {
-        let messages = concat!(
-            r#"{"reason":"compiler-artifact","target":{"name":"depot_domain"},"executable":null}"#,
-            "\n",
-            "not json\n",
-            r#"{"reason":"compiler-artifact","target":{"name":"depot-api"},"executable":"/t/debug/depot-api"}"#,
-            "\n",
-            r#"{"reason":"build-finished","success":true}"#,
-        );
-        assert_eq!(
-            executable_from_cargo_messages(messages, "depot-api"),
-            Some(PathBuf::from("/t/debug/depot-api"))
-        );
-        assert_eq!(
-            executable_from_cargo_messages(messages, "depot-admin"),
-            None
-        );
     }
 
     #[test]
