@@ -9,8 +9,9 @@ import json
 import os
 import secrets
 import signal
-import socket
+import queue
 import subprocess
+import threading
 import time
 import urllib.parse
 
@@ -73,12 +74,6 @@ def s3_client(endpoint, key, secret, read_timeout=60):
     )
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def eventually(what, check, patience=30.0):
     deadline = time.monotonic() + patience
     while True:
@@ -91,12 +86,14 @@ def eventually(what, check, patience=30.0):
 
 class DepotServer:
     """A depot-api of the suite's own (DEPOT_API_BIN): started, stopped and started again on
-    the same port and data directory, its log in `E2E_TMP/<name>.log`."""
+    the same port and data directory, its log in `E2E_TMP/<name>.log`. The first start lets
+    the kernel pick the port and learns it from the JSON `listening` log line (no window
+    between choosing a free port and binding it); later starts ask for that port again."""
 
     def __init__(self, name, **settings):
         self.name = name
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.port = 0
+        self.endpoint = None
         self.key = "E2E" + secrets.token_hex(8).upper()
         self.secret = secrets.token_urlsafe(30)
         self.data = os.path.join(TMP, f"{name}-data")
@@ -122,21 +119,32 @@ class DepotServer:
         )
         env.update(self.settings)
         self.process = subprocess.Popen(
-            [DEPOT_API], env=env, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL
+            [DEPOT_API], env=env, stdout=self.log, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
         )
+        listening = queue.Queue()
 
-        def answering():
-            if self.process.poll() is not None:
-                raise AssertionError(
-                    f"depot-api {self.name} exited ({self.process.returncode}); "
-                    f"see {self.name}.log"
-                )
-            try:
-                return self.admin("GET", "ostor-users").status == 200
-            except Exception:  # not listening yet
-                return False
+        def copy_log(stream):
+            # Keeps draining, so a full pipe never blocks the server; None when it closes.
+            for line in stream:
+                self.log.write(line)
+                self.log.flush()
+                if b'"message":"listening"' in line:
+                    listening.put(line)
+            listening.put(None)
 
-        eventually(f"depot-api {self.name} answers", answering, patience=60)
+        threading.Thread(target=copy_log, args=(self.process.stderr,), daemon=True).start()
+        try:
+            line = listening.get(timeout=60)
+        except queue.Empty:
+            line = None
+        if line is None:
+            raise AssertionError(
+                f"depot-api {self.name} did not start listening; see {self.name}.log"
+            )
+        address = json.loads(line)["s3_addr"]
+        self.port = int(address.rsplit(":", 1)[1])
+        self.endpoint = f"http://{address}"
 
     def stop(self):
         """SIGTERM, and the exit status (0 for a clean stop)."""
