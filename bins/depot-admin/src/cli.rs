@@ -485,45 +485,46 @@ impl LimitValues {
     }
 }
 
+/// The user named by `--email` or `--id` (clap's groups let at most one through).
+fn user_ref(email: &Option<String>, id: &Option<String>) -> Option<UserRef> {
+    match (email, id) {
+        (Some(email), _) => Some(UserRef::Email(email.clone())),
+        (None, Some(id)) => Some(UserRef::Id(id.clone())),
+        (None, None) => None,
+    }
+}
+
 impl UserArg {
     pub(crate) fn to_ref(&self) -> UserRef {
-        match (&self.email, &self.id) {
-            (Some(email), _) => UserRef::Email(email.clone()),
-            // clap's group guarantees one of the two.
-            (None, id) => UserRef::Id(id.clone().unwrap_or_default()),
-        }
+        // clap's group requires one of the two.
+        user_ref(&self.email, &self.id).unwrap_or_else(|| UserRef::Id(String::new()))
     }
 }
 
 impl OwnerArg {
     pub(crate) fn to_ref(&self) -> Option<UserRef> {
-        match (&self.email, &self.id) {
-            (Some(email), _) => Some(UserRef::Email(email.clone())),
-            (None, Some(id)) => Some(UserRef::Id(id.clone())),
-            (None, None) => None,
-        }
+        user_ref(&self.email, &self.id)
     }
 }
 
 impl LimitTargetArg {
     pub(crate) fn to_target(&self) -> LimitTarget {
-        match (&self.email, &self.id, &self.bucket) {
-            (Some(email), _, _) => LimitTarget::User(UserRef::Email(email.clone())),
-            (None, Some(id), _) => LimitTarget::User(UserRef::Id(id.clone())),
-            (None, None, bucket) => LimitTarget::Bucket(bucket.clone().unwrap_or_default()),
+        match user_ref(&self.email, &self.id) {
+            Some(user) => LimitTarget::User(user),
+            // clap's group requires one of the three.
+            None => LimitTarget::Bucket(self.bucket.clone().unwrap_or_default()),
         }
     }
 }
 
 impl QuotaTargetArg {
     pub(crate) fn to_target(&self) -> QuotaTarget {
-        match (&self.email, &self.id, &self.bucket, self.default) {
-            (Some(email), ..) => QuotaTarget::User(UserRef::Email(email.clone())),
-            (None, Some(id), ..) => QuotaTarget::User(UserRef::Id(id.clone())),
-            (None, None, Some(bucket), _) => QuotaTarget::Bucket(bucket.clone()),
-            (None, None, None, Some(DefaultKind::Bucket)) => QuotaTarget::DefaultBucket,
-            // clap's group guarantees one of the four.
-            (None, None, None, _) => QuotaTarget::DefaultUser,
+        match (user_ref(&self.email, &self.id), &self.bucket, self.default) {
+            (Some(user), ..) => QuotaTarget::User(user),
+            (None, Some(bucket), _) => QuotaTarget::Bucket(bucket.clone()),
+            (None, None, Some(DefaultKind::Bucket)) => QuotaTarget::DefaultBucket,
+            // clap's group requires one of the four.
+            (None, None, _) => QuotaTarget::DefaultUser,
         }
     }
 }

@@ -86,15 +86,12 @@ impl Layer {
 
 /// The configuration file in use, if any: `--config` or [`CONFIG_VAR`] (which must exist),
 /// else the default place when a file is there.
-fn config_file(global: &GlobalArgs, env: &Env) -> Result<Option<PathBuf>, Failure> {
-    if let Some(path) = global
+fn config_file(global: &GlobalArgs, env: &Env) -> Option<PathBuf> {
+    global
         .config
         .clone()
         .or_else(|| env_var(env, CONFIG_VAR).map(PathBuf::from))
-    {
-        return Ok(Some(path));
-    }
-    Ok(default_config_path(env).filter(|path| path.is_file()))
+        .or_else(|| default_config_path(env).filter(|path| path.is_file()))
 }
 
 /// `$XDG_CONFIG_HOME/depot/admin.toml`, else `$HOME/.config/depot/admin.toml`. The XDG base
@@ -128,7 +125,7 @@ fn read_layer(path: &Path) -> Result<Layer, Failure> {
 
 /// Resolves the connection from the flags, the environment and the configuration file.
 pub(crate) fn connection(global: &GlobalArgs, env: &Env) -> Result<Connection, Failure> {
-    let file = config_file(global, env)?;
+    let file = config_file(global, env);
     let from_file = match &file {
         Some(path) => read_layer(path)?,
         None => Layer::default(),

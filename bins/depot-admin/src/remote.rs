@@ -42,10 +42,7 @@ pub(crate) async fn run(
                 .list_buckets(owner.as_ref())
                 .await
                 .map_err(|e| Failure::client(&doing, &e))?;
-            Ok(match format {
-                Format::Json => render::json(&buckets),
-                Format::Table => render::buckets(&buckets),
-            })
+            Ok(show(format, &buckets[..], render::buckets))
         }
         Command::Limits(command) => limits(command, client, format).await,
         Command::Quota(command) => quota(command, client, format).await,
@@ -55,6 +52,18 @@ pub(crate) async fn run(
         Command::CreateUser(_) => Err(Failure::usage(
             "create-user works on the database, not through the admin API",
         )),
+    }
+}
+
+/// `value` as JSON for scripts, else drawn by `table` for people.
+fn show<T: serde::Serialize + ?Sized>(
+    format: Format,
+    value: &T,
+    table: impl FnOnce(&T) -> String,
+) -> String {
+    match format {
+        Format::Json => render::json(value),
+        Format::Table => table(value),
     }
 }
 
@@ -78,10 +87,7 @@ async fn user(
                 .list_users()
                 .await
                 .map_err(|e| Failure::client("listing users", &e))?;
-            Ok(match format {
-                Format::Json => render::json(&users),
-                Format::Table => render::users(&users),
-            })
+            Ok(show(format, &users[..], render::users))
         }
         UserCommand::Show { user, show_secrets } => {
             let user = user.to_ref();
@@ -105,10 +111,9 @@ async fn user(
                 .create_user(&email)
                 .await
                 .map_err(|e| Failure::client(&format!("creating user {email}"), &e))?;
-            Ok(match format {
-                Format::Json => render::json(&info),
-                Format::Table => render::user(&info, None, Secrets::Show),
-            })
+            Ok(show(format, &info, |info| {
+                render::user(info, None, Secrets::Show)
+            }))
         }
         UserCommand::Delete { user } => {
             let user = user.to_ref();
@@ -130,10 +135,9 @@ async fn user(
                 .generate_key(&user, account.as_deref())
                 .await
                 .map_err(|e| Failure::client(&doing, &e))?;
-            Ok(match format {
-                Format::Json => render::json(&info),
-                Format::Table => render::user(&info, account.as_deref(), Secrets::Show),
-            })
+            Ok(show(format, &info, |info| {
+                render::user(info, account.as_deref(), Secrets::Show)
+            }))
         }
         UserCommand::RevokeKey { user, account, key } => {
             let user = user.to_ref();
@@ -175,10 +179,7 @@ async fn account(
             let info = client.create_account(&user, &name).await.map_err(|e| {
                 Failure::client(&format!("creating account {name} of {}", Named(&user)), &e)
             })?;
-            Ok(match format {
-                Format::Json => render::json(&info),
-                Format::Table => render::account(&info),
-            })
+            Ok(show(format, &info, render::account))
         }
         AccountCommand::Delete { user, name } => {
             let user = user.to_ref();
@@ -204,10 +205,7 @@ async fn limits(
             let limits = client.get_limits(&target).await.map_err(|e| {
                 Failure::client(&format!("showing the limits of {}", Named(&target)), &e)
             })?;
-            Ok(match format {
-                Format::Json => render::json(&limits),
-                Format::Table => render::limits(&limits),
-            })
+            Ok(show(format, &limits, render::limits))
         }
         LimitsCommand::Set { target, values } => {
             let target = target.to_target();
@@ -265,10 +263,7 @@ async fn quota(
             let quota = client.get_quota(&target).await.map_err(|e| {
                 Failure::client(&format!("showing the quota of {}", Named(&target)), &e)
             })?;
-            Ok(match format {
-                Format::Json => render::json(&quota),
-                Format::Table => render::quota(&quota),
-            })
+            Ok(show(format, &quota, render::quota))
         }
         QuotaCommand::Set { target, size } => {
             let target = target.to_target();
@@ -423,20 +418,14 @@ async fn usage(
                 .list_usage()
                 .await
                 .map_err(|e| Failure::client("listing usage objects", &e))?;
-            Ok(match format {
-                Format::Json => render::json(&list),
-                Format::Table => render::usage_list(&list),
-            })
+            Ok(show(format, &list, render::usage_list))
         }
         UsageCommand::Show { object } => {
             let report = client
                 .get_usage(&object)
                 .await
                 .map_err(|e| Failure::client(&format!("showing usage object {object}"), &e))?;
-            Ok(match format {
-                Format::Json => render::json(&report),
-                Format::Table => render::usage_report(&report),
-            })
+            Ok(show(format, &report, render::usage_report))
         }
         UsageCommand::Delete { object } => {
             client

@@ -4,6 +4,7 @@
 //! a bare array of them, and `replication show` as its own view of the document and headers.
 
 use chrono::DateTime;
+use depot_domain::RateLimit;
 use depot_ostor::client::ReplicationSettings;
 use depot_ostor::wire::{
     AccountInfo, BucketInfo, KeyPair, LimitsInfo, QuotaInfo, UsageList, UsageReport, UserInfo,
@@ -177,17 +178,16 @@ pub(crate) fn limits(limits: &LimitsInfo) -> String {
 }
 
 fn rate(value: &str, unit: &str) -> String {
-    if is_zero(value) {
+    // `"0"`, `"0.00"`: how the API writes "no limit".
+    if value
+        .trim()
+        .parse::<RateLimit>()
+        .is_ok_and(RateLimit::is_unlimited)
+    {
         "unlimited".to_owned()
     } else {
         format!("{value} {unit}")
     }
-}
-
-/// `"0"`, `"0.00"`: how the API writes "no limit".
-fn is_zero(value: &str) -> bool {
-    let value = value.trim();
-    !value.is_empty() && value.chars().all(|c| c == '0' || c == '.')
 }
 
 /// `quota show`.
@@ -197,7 +197,7 @@ pub(crate) fn quota(quota: &QuotaInfo) -> String {
         "1" => "bucket",
         other => other,
     };
-    let size = if is_zero(&quota.size) {
+    let size = if quota.size.trim().parse::<u64>() == Ok(0) {
         "unlimited".to_owned()
     } else {
         format!("{} GB", quota.size)
