@@ -1,13 +1,10 @@
 //! Usage statistics objects: stored by each node's [`UsageMeter`](crate::UsageMeter) at the
 //! end of every period, listed, read and deleted through the admin API.
 
-use depot_domain::ServiceId;
-
 use crate::db::write_txn;
 use crate::engine::{Engine, to_completion};
 use crate::error::EngineError;
-use crate::repo::corrupt;
-use crate::repo::usage::{self as reports, ReportRow};
+use crate::repo::usage as reports;
 use crate::types::UsageReport;
 
 impl Engine {
@@ -16,15 +13,10 @@ impl Engine {
     pub async fn store_usage_report(&self, report: &UsageReport) -> Result<(), EngineError> {
         let (engine, report) = (self.clone(), report.clone());
         to_completion(async move {
-            let row = ReportRow {
-                name: report.name().to_string(),
-                service_id: report.service.get(),
-                start: report.start,
-                period_seconds: report.period_seconds,
-            };
+            let name = report.name().to_string();
             write_txn!(engine, |txn| async {
-                reports::insert_report(&txn, &row).await?;
-                reports::add_counters(&txn, &row.name, &report.items).await
+                reports::insert_report(&txn, &report).await?;
+                reports::add_counters(&txn, &name, &report.items).await
             }
             .await)
         })
@@ -43,17 +35,9 @@ impl Engine {
     ///
     /// Errors: [`EngineError::NoSuchUsageReport`].
     pub async fn usage_report(&self, name: &str) -> Result<UsageReport, EngineError> {
-        let (row, items) = reports::get(self.db(), name)
+        reports::get(self.db(), name)
             .await?
-            .ok_or(EngineError::NoSuchUsageReport)?;
-        let service = ServiceId::new(row.service_id)
-            .map_err(|error| corrupt(format!("usage object {name}: {error}")))?;
-        Ok(UsageReport {
-            service,
-            start: row.start,
-            period_seconds: row.period_seconds,
-            items,
-        })
+            .ok_or(EngineError::NoSuchUsageReport)
     }
 
     /// Removes the usage object named `name`.

@@ -5,17 +5,17 @@
 //! two nodes configured with one service id merge into one object instead of failing or
 //! overwriting each other.
 
-use chrono::{DateTime, Utc};
-use depot_domain::{BucketRef, UsageCounters, UsageKey};
+use depot_domain::{BucketRef, ServiceId, UsageCounters, UsageKey};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 
-use super::{parse_bucket_name, parse_user_id, to_i64, to_u64};
+use super::{corrupt, parse_bucket_name, parse_user_id, to_i64, to_u64};
 use crate::entity::{usage_counters, usage_reports};
 use crate::error::EngineError;
+use crate::types::UsageReport;
 
 /// Rows per `INSERT`: 10 values each, well inside SQLite's limit on bound parameters.
 const ROWS_PER_INSERT: usize = 500;
@@ -27,23 +27,14 @@ fn saturated(counter: u64) -> i64 {
     i64::try_from(counter).unwrap_or(i64::MAX)
 }
 
-/// A usage object's header, as stored.
-#[derive(Debug, Clone)]
-pub(crate) struct ReportRow {
-    pub(crate) name: String,
-    pub(crate) service_id: u64,
-    pub(crate) start: DateTime<Utc>,
-    pub(crate) period_seconds: u64,
-}
-
-/// Stores the report's header unless one of that name exists.
+/// Stores `report`'s header unless an object of its name exists.
 pub(crate) async fn insert_report(
     connection: &impl ConnectionTrait,
-    report: &ReportRow,
+    report: &UsageReport,
 ) -> Result<(), EngineError> {
     let row = usage_reports::ActiveModel {
-        name: Set(report.name.clone()),
-        service_id: Set(to_i64(report.service_id)?),
+        name: Set(report.name().to_string()),
+        service_id: Set(to_i64(report.service.get())?),
         start_at: Set(report.start),
         period_seconds: Set(to_i64(report.period_seconds)?),
     };
@@ -132,11 +123,11 @@ pub(crate) async fn names(
     Ok((names, truncated))
 }
 
-/// The report named `name` and its counters, if it exists.
+/// The report named `name`, if it exists.
 pub(crate) async fn get(
     connection: &impl ConnectionTrait,
     name: &str,
-) -> Result<Option<(ReportRow, Vec<(UsageKey, UsageCounters)>)>, EngineError> {
+) -> Result<Option<UsageReport>, EngineError> {
     let Some(report) = usage_reports::Entity::find_by_id(name.to_owned())
         .one(connection)
         .await?
@@ -173,13 +164,15 @@ pub(crate) async fn get(
     }
     // Sorted here rather than by SQL, whose text order is PostgreSQL's collation.
     items.sort_by(|(a, _), (b, _)| a.cmp(b));
-    let header = ReportRow {
-        name: report.name,
-        service_id: to_u64(report.service_id, "usage service id")?,
+    let service_id = to_u64(report.service_id, "usage service id")?;
+    let service = ServiceId::new(service_id)
+        .map_err(|error| corrupt(format!("usage object {name}: {error}")))?;
+    Ok(Some(UsageReport {
+        service,
         start: report.start_at,
         period_seconds: to_u64(report.period_seconds, "usage period")?,
-    };
-    Ok(Some((header, items)))
+        items,
+    }))
 }
 
 /// Removes report `name` and its counters; `false` if there was none.
