@@ -18,7 +18,7 @@ use crate::db::write_txn;
 use crate::engine::{Engine, to_completion};
 use crate::error::EngineError;
 use crate::repo::replication::{self as queue, StoredSettings};
-use crate::repo::{buckets, now, parse_bucket_name, parse_key};
+use crate::repo::{buckets, corrupt, now, parse_bucket_name, parse_key};
 use crate::types::{BucketInfo, ReplicationOperation, ReplicationOutcome, ReplicationTask};
 
 /// The associated data a bucket's remote secret is sealed with: the secret cannot be moved to
@@ -77,7 +77,12 @@ impl Engine {
                 access_key,
                 secret: self.inner.sealer.open(&seal_context(info.id), &sealed)?,
             }),
-            _ => None,
+            (None, None, None) => None,
+            _ => {
+                return Err(corrupt(format!(
+                    "replication settings of bucket {bucket}: a partial remote endpoint"
+                )));
+            }
         };
         Ok(ReplicationSettings {
             config: stored.config,
