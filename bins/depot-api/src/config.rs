@@ -150,8 +150,8 @@ pub(crate) struct Layer {
     usage_period_secs: Option<u64>,
 
     /// Where the rate and bandwidth limiter keeps its counters: `memory` (this node alone) or
-    /// `database` (shared by every node on the database) [default: database on PostgreSQL,
-    /// memory on SQLite].
+    /// `database` (shared by every node on the database) [default: database when other nodes
+    /// may share it, as PostgreSQL; memory on a SQLite file].
     #[arg(long, env = "DEPOT_LIMITER", value_name = "STORE")]
     limiter: Option<LimiterStore>,
 }
@@ -260,7 +260,8 @@ pub(crate) struct Config {
     pub(crate) service_id: ServiceId,
     /// Seconds per usage object; `None` when usage statistics are off.
     pub(crate) usage_period_secs: Option<u64>,
-    pub(crate) limiter: LimiterStore,
+    /// `None`: the database if other nodes may share it, else memory (`main` asks the engine).
+    pub(crate) limiter: Option<LimiterStore>,
 }
 
 impl Cli {
@@ -431,15 +432,6 @@ impl Layer {
                 depot_engine::UsageMeter::MAX_PERIOD_SECONDS
             );
         }
-        // Several nodes share a PostgreSQL database, so by default they share the limits' counts
-        // there too; a SQLite database has one node.
-        let limiter = self
-            .limiter
-            .unwrap_or(if database_url.expose().starts_with("postgres") {
-                LimiterStore::Database
-            } else {
-                LimiterStore::Memory
-            });
         let service_id = match self.service_id {
             Some(id) => id,
             None => ServiceId::new(1)?,
@@ -465,7 +457,7 @@ impl Layer {
             replication_max_retry: Duration::from_secs(replication_max_retry_secs),
             service_id,
             usage_period_secs: (usage_period_secs > 0).then_some(usage_period_secs),
-            limiter,
+            limiter: self.limiter,
         })
     }
 }
@@ -676,7 +668,7 @@ mod tests {
                 replication_max_retry: Duration::from_secs(2),
                 service_id: ServiceId::new(8_000_000_000_000_003).expect("16 digits"),
                 usage_period_secs: None,
-                limiter: LimiterStore::Database,
+                limiter: Some(LimiterStore::Database),
             }
         );
     }
@@ -867,18 +859,10 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_shares_its_counts_through_postgresql_by_default() {
-        assert_eq!(
-            load(&[], &[]).expect("SQLite").limiter,
-            LimiterStore::Memory
-        );
-        let postgres = [("DEPOT_DATABASE_URL", "postgres://depot@db.internal/depot")];
-        assert_eq!(
-            load(&[], &postgres).expect("PostgreSQL").limiter,
-            LimiterStore::Database
-        );
-        let memory = load(&["--limiter=memory"], &postgres).expect("chosen");
-        assert_eq!(memory.limiter, LimiterStore::Memory);
+    fn the_limiter_store_is_left_to_the_engine_unless_chosen() {
+        assert_eq!(load(&[], &[]).expect("defaults").limiter, None);
+        let chosen = load(&["--limiter=memory"], &[("DEPOT_LIMITER", "database")]).expect("flag");
+        assert_eq!(chosen.limiter, Some(LimiterStore::Memory));
         let error = load(&[], &[("DEPOT_LIMITER", "redis")]).expect_err("unknown store");
         assert!(format!("{error:#}").contains("DEPOT_LIMITER"), "{error:#}");
     }

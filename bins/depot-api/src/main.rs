@@ -69,7 +69,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
         },
     )
     .with_admin(Arc::new(depot_ostor::OstorServer::new(engine.clone())));
-    if config.limiter == LimiterStore::Database {
+    // Nodes that may share the database share the limits' counts there by default.
+    let limiter = config.limiter.unwrap_or(if engine.is_shared() {
+        LimiterStore::Database
+    } else {
+        LimiterStore::Memory
+    });
+    if limiter == LimiterStore::Database {
         s3 = s3.with_limiter(Arc::new(DatabaseLimiter::new(engine.clone())));
     }
     if let Some(meter) = &usage {
@@ -94,7 +100,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         database_url = %config.database_url.redacted(),
         s3_region = %config.s3_region,
         root_user = config.root.is_some(),
-        limiter = ?config.limiter,
+        ?limiter,
         "listening"
     );
 

@@ -155,6 +155,13 @@ impl Engine {
         stage::stage(&self.inner.blobs, body, max_size).await
     }
 
+    /// Whether other engines — other `depot-api` nodes — may write the same database
+    /// (PostgreSQL, a shared in-memory SQLite database), rather than this one alone (a SQLite
+    /// file, which the engine locks).
+    pub fn is_shared(&self) -> bool {
+        self.inner.cache.is_none()
+    }
+
     pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.inner.db
     }

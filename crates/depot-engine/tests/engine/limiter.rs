@@ -10,6 +10,11 @@ use crate::common::*;
 const NEVER: f64 = 0.000_1;
 
 engine_tests! {
+    async fn only_a_database_other_nodes_may_write_is_shared(harness) {
+        // What `depot-api` chooses its limiter by: a SQLite file is locked to one engine.
+        assert_eq!(harness.engine.is_shared(), harness.is_postgres());
+    }
+
     async fn token_buckets_run_out_and_refill(harness) {
         let engine = &harness.engine;
         let take = |key: &'static str, rate: f64, burst: f64| {
