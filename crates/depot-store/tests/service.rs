@@ -1342,10 +1342,11 @@ async fn an_upload_without_an_algorithm_matches_no_part_checksum() {
     assert!(!head.headers.contains_key("x-amz-checksum-crc32"));
 }
 
-/// Two services on one database, as two nodes behind a load balancer. With the limiter's
-/// counts in the database, a user allowed one listing gets it from one node and `SlowDown`
-/// from the other; with each node counting in its own memory, both answer, as the same two
-/// nodes show first.
+/// Two services over one engine, as two nodes behind a load balancer see one database. With
+/// the limiter's counts in the database, a user allowed one listing gets it from one node and
+/// `SlowDown` from the other; with each node counting in its own memory, both answer, as the
+/// same two nodes show first. (That two engines on one PostgreSQL database share the counts is
+/// the engine's test, `two_nodes_on_postgresql_share_one_state`.)
 #[tokio::test]
 async fn the_database_limiter_is_one_count_for_every_node() {
     use std::sync::Arc;
