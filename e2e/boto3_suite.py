@@ -35,6 +35,8 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from depot_e2e import empty_and_delete
+
 ENDPOINT = os.environ["S3_ENDPOINT"]
 ACCESS_KEY = os.environ["AWS_ACCESS_KEY_ID"]
 SECRET_KEY = os.environ["AWS_SECRET_ACCESS_KEY"]
@@ -74,25 +76,6 @@ def make_client(signature_version="s3v4", access_key=ACCESS_KEY, secret_key=SECR
 
 def new_bucket_name(tag="b"):
     return f"e2e-boto3-{tag}-{uuid.uuid4().hex[:16]}"
-
-
-def empty_and_delete(s3, bucket):
-    """Best-effort cleanup: abort uploads, delete objects, delete the bucket."""
-    try:
-        for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
-            for u in page.get("Uploads", []):
-                s3.abort_multipart_upload(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"])
-    except ClientError:
-        pass
-    try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-        s3.delete_bucket(Bucket=bucket)
-    except ClientError as e:
-        if e.response["Error"]["Code"] not in ("NoSuchBucket", "404"):
-            print(f"    cleanup of {bucket} failed: {e}", file=sys.stderr)
 
 
 @contextlib.contextmanager

@@ -1,5 +1,5 @@
-"""What the Python suites share: signed admin requests, patience, and starting a depot-api of
-their own (a replication destination, a server to stop and start again).
+"""What the Python suites share: signed admin requests, cleaning up a bucket, patience, and
+starting a depot-api of their own (a replication destination, a server to stop and start again).
 
 Not a suite: imported by the suites beside it (`python3 e2e/<suite>.py` puts `e2e/` first on
 the module path).
@@ -8,9 +8,10 @@ the module path).
 import json
 import os
 import secrets
-import signal
 import queue
+import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -20,6 +21,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 from botocore.httpsession import URLLib3Session
 
 REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
@@ -72,6 +74,25 @@ def s3_client(endpoint, key, secret, read_timeout=60):
             read_timeout=read_timeout,
         ),
     )
+
+
+def empty_and_delete(s3, bucket):
+    """Best-effort cleanup: abort uploads, delete objects, delete the bucket."""
+    try:
+        for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+            for u in page.get("Uploads", []):
+                s3.abort_multipart_upload(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"])
+    except ClientError:
+        pass
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        s3.delete_bucket(Bucket=bucket)
+    except ClientError as e:
+        if e.response["Error"]["Code"] not in ("NoSuchBucket", "404"):
+            print(f"    cleanup of {bucket} failed: {e}", file=sys.stderr)
 
 
 def eventually(what, check, patience=30.0):

@@ -29,7 +29,7 @@ import uuid
 
 from botocore.exceptions import ClientError
 
-from depot_e2e import DepotServer, eventually, s3_client
+from depot_e2e import DepotServer, empty_and_delete, eventually, s3_client
 
 ENDPOINT = os.environ["S3_ENDPOINT"]
 ROOT_KEY = os.environ["AWS_ACCESS_KEY_ID"]
@@ -57,13 +57,6 @@ def exists(client, bucket, key):
         if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
             return False
         raise
-
-
-def empty_and_delete(client, bucket):
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for item in page.get("Contents", []):
-            client.delete_object(Bucket=bucket, Key=item["Key"])
-    client.delete_bucket(Bucket=bucket)
 
 
 def status_of(client, bucket, key):
